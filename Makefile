@@ -1,0 +1,60 @@
+# The two commands a newcomer needs are `make demo` and `make test`.
+# Both build their own virtual environment from constraints.txt and are idempotent.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Re-install whenever the dependency declarations change.
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/null | cksum | cut -d' ' -f1)
+
+.PHONY: install models system-deps services test test-fast lint demo demo-files eval bench bench-e2e bench-api samples clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[worker,flower,dev]'
+	@# rembg imports pymatting, whose numba kernels compile on first import (~75 s on 2 cores);
+	@# compile them once here so no command or test pays for it later.
+	$(BIN)/python -c "import rembg" 
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+# Puts every model of MODEL_CHAIN in U2NET_HOME, checksum-verified; a second run costs nothing.
+models: install
+	$(BIN)/image-processor models fetch
+
+# Debian packages that tests need (Chromium for the dashboard test), and the local
+# services the integration tests talk to, started if they are not running.
+system-deps:
+	@bash .ci/system-deps
+
+services:
+	@bash .ci/services
+
+test: install models system-deps services
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+test-fast: install
+	$(BIN)/python -m pytest -m "not model and not slow"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+demo: install models
+	$(BIN)/image-processor process worker/samples/demo --out out/demo --contact-sheet out/contact-sheet.png
+
+samples: install
+	$(BIN)/python -m worker.synth --out out/eval-set
+
+eval: install models
+	$(BIN)/python -m worker.evaluation
+
+bench: install models
+	$(BIN)/python -m worker.bench
+
+clean:
+	rm -rf out .pytest_cache .ruff_cache

