@@ -76,7 +76,7 @@ class Settings(BaseSettings):
     max_image_pixels: int = 50_000_000
     # Tuned on the evaluation set (`make eval`, README "Quality").
     min_area_ratio: float = 0.10
-    max_aspect_diff: float = 0.5
+    max_aspect_diff: float = 1.2
     brightness_threshold: float = 128.0
 
     # --- API ------------------------------------------------------------------

@@ -1,0 +1,70 @@
+"""The Celery app of the worker fleet: `celery -A worker.celery_app worker|beat`.
+
+Configuration is built lazily from the settings on first use (never at
+import), extending the broker config the API's client shares.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+
+from app.celery_config import celery_config
+from app.settings import Settings, get_settings
+
+
+def worker_config(settings: Settings) -> dict[str, Any]:
+    config = celery_config(settings)
+    config.update(
+        # Ack after the task ran, so a worker that dies mid-task leaves the message
+        # on SQS to be delivered again once its visibility timeout lapses.
+        task_acks_late=True,
+        # ...and when the child process is killed (OOM, SIGKILL), reject the message
+        # instead of acking it, for the same reason.
+        task_reject_on_worker_lost=True,
+        # One message in hand per process: a 0.7 s task must not hold a second
+        # message invisible for 15 minutes while another worker sits idle.
+        worker_prefetch_multiplier=1,
+        # Well under the SQS visibility timeout (checked by Settings): a task is
+        # killed long before SQS would hand its message to another worker.
+        task_soft_time_limit=settings.task_soft_time_limit,
+        task_time_limit=settings.task_time_limit,
+        # SQS has no fanout: remote control and events ride the separate events
+        # bus when one is configured (worker/events_bus.py), never SQS.
+        worker_enable_remote_control=False,
+        worker_send_task_events=False,
+        task_send_sent_event=False,
+        # A replaced child process starts clean; a long-lived one is recycled to
+        # bound memory growth from fragmented image buffers.
+        worker_max_tasks_per_child=500,
+        worker_hijack_root_logger=False,
+        # Never lose the task in flight on shutdown: with acks_late an unfinished
+        # message goes back to SQS instead of being acknowledged.
+        worker_cancel_long_running_tasks_on_connection_loss=True,
+        beat_schedule=beat_schedule(settings),
+    )
+    return config
+
+
+def beat_schedule(settings: Settings) -> dict[str, Any]:
+    return {
+        "sweep-jobs": {
+            "task": "worker.tasks.sweep_jobs",
+            "schedule": settings.sweep_interval_seconds,
+            # A sweep that has not started by the next tick is superseded by it.
+            "options": {"expires": settings.sweep_interval_seconds},
+        }
+    }
+
+
+def create_app() -> Celery:
+    celery = Celery("image-processor", include=["worker.tasks"])
+    celery.add_defaults(lambda: worker_config(get_settings()))
+    return celery
+
+
+app = create_app()
+
+# Connects the start-up signal handlers (model check, per-process model load).
+import worker.lifecycle  # noqa: E402, F401
