@@ -35,6 +35,7 @@ def _check_models_before_forking(sender: Any, **_: Any) -> None:
         # SystemExit is not an Exception, so Celery's signal dispatch lets it end the worker.
         raise SystemExit(f"worker cannot start: {error}") from None
     _threads_per_process = runtime.threads_per_process(int(sender.concurrency or 1))
+    runtime.prepare_environment(settings)
     # Import the heavy modules once here; forked children share the loaded pages.
     import rembg.sessions  # noqa: F401
 

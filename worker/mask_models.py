@@ -30,14 +30,12 @@ class BackdropDistanceMaskModel:
 
     name = "null"
 
-    def __init__(self, threshold: float = 40.0) -> None:
+    def __init__(self, threshold: float = 60.0) -> None:
         self.threshold = threshold
 
     def predict_mask(self, image: Image.Image) -> Image.Image:
         pixels = np.asarray(image.convert("RGB"), dtype=np.int16)
-        border = np.concatenate(
-            [pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]], axis=0
-        )
+        border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]], axis=0)
         backdrop = np.median(border, axis=0)
         distance = np.abs(pixels - backdrop).sum(axis=2)
         return Image.fromarray(np.where(distance > self.threshold, 255, 0).astype(np.uint8))

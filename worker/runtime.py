@@ -19,6 +19,16 @@ class ModelsNotLoadedError(RuntimeError):
     """A task ran in a process whose models were never loaded: a start-up bug, not bad input."""
 
 
+def prepare_environment(settings: Settings) -> None:
+    """Point numba's JIT cache (pymatting, imported by rembg) at a writable folder.
+
+    numba reads its cache location from the environment at import, so this runs
+    before rembg is first imported; the settings remain the one place it is read.
+    """
+    settings.numba_cache_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["NUMBA_CACHE_DIR"] = str(settings.numba_cache_dir)
+
+
 def verify_model_chain(settings: Settings) -> None:
     """Every model file of MODEL_CHAIN present with rembg's MD5; ModelFileError otherwise."""
     for name in settings.model_chain:

@@ -27,6 +27,11 @@ from worker.provisioning import verify_model
 
 log = logging.getLogger(__name__)
 
+# rembg stretches every prediction to 0..1 (min-max). On a blank photo u2net's
+# raw output peaks at 0.03, and the stretch turned that into a "subject" covering
+# half the frame. A prediction with no pixel at least this confident is no subject.
+MIN_SUBJECT_CONFIDENCE = 0.5
+
 
 class OnnxMaskModel:
     """One model of the chain: a preloaded rembg session and its input geometry."""
@@ -54,6 +59,8 @@ class OnnxMaskModel:
     def predict_mask(self, image: Image.Image) -> Image.Image:
         prediction = self.run(self.prepare(image))
         low, high = float(prediction.min()), float(prediction.max())
+        if high < MIN_SUBJECT_CONFIDENCE:
+            return Image.new("L", image.size, 0)
         scaled = (prediction - low) / max(high - low, 1e-6)
         mask = Image.fromarray((scaled.clip(0, 1) * 255).astype(np.uint8))
         return mask.resize(image.size, Image.Resampling.BILINEAR)
