@@ -44,17 +44,18 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-demo: install models
-	$(BIN)/image-processor process worker/samples/demo --out out/demo --contact-sheet out/contact-sheet.png
+demo: install models samples
+	$(BIN)/image-processor process out/samples/demo --out out/demo --contact-sheet out/contact-sheet.png
 
+# Synthetic book photos with exact masks, generated from images bundled in scikit-image.
 samples: install
-	$(BIN)/python -m worker.synth --out out/eval-set
+	$(BIN)/python -m worker.synth --out out/samples --set all
 
-eval: install models
-	$(BIN)/python -m worker.evaluation
+eval: install models samples
+	$(BIN)/python -m worker.evaluation --images out/samples --details
 
-bench: install models
-	$(BIN)/python -m worker.bench
+bench: install models samples
+	$(BIN)/python -m worker.bench --images out/samples
 
 clean:
 	rm -rf out .pytest_cache .ruff_cache
