@@ -1,0 +1,164 @@
+"""Render and check an ECS task definition from deploy/ecs/<service>.json.
+
+The JSON files are the single source of the task definitions. Their `${name}` placeholders are
+the ones terraform's templatefile() fills for the first revision (terraform/ecs.tf); CI fills the
+same placeholders for every deploy, from the values terraform publishes in SSM
+(terraform/ssm.tf) plus the new image:
+
+    python deploy/render.py worker --values values.json --image 123.dkr.ecr...:<sha> > worker.json
+    aws ecs register-task-definition --cli-input-json file://worker.json
+
+Before printing, the result is checked the way ECS would check it, offline: botocore's own
+RegisterTaskDefinition input model (types, unknown keys, required members, enums) and the
+table of CPU/memory pairs Fargate accepts. Any problem exits non-zero and prints nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+ECS_DIR = Path(__file__).resolve().parent / "ecs"
+SERVICES = ("worker", "beat", "flower", "api")
+PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+# Fargate task sizes (CPU units -> allowed memory in MiB), from the ECS developer guide
+# "Task CPU and memory" table for Linux tasks.
+FARGATE_MEMORY_BY_CPU: dict[int, set[int]] = {
+    256: {512, 1024, 2048},
+    512: set(range(1024, 4096 + 1, 1024)),
+    1024: set(range(2048, 8192 + 1, 1024)),
+    2048: set(range(4096, 16384 + 1, 1024)),
+    4096: set(range(8192, 30720 + 1, 1024)),
+    8192: set(range(16384, 61440 + 1, 4096)),
+    16384: set(range(32768, 122880 + 1, 8192)),
+}
+
+
+class RenderError(ValueError):
+    """A template could not be rendered or its result is not a valid task definition."""
+
+
+def placeholders(template: str) -> set[str]:
+    return set(PLACEHOLDER.findall(template))
+
+
+def render(template: str, values: dict[str, str]) -> dict[str, Any]:
+    """Fill every `${name}`; as in templatefile(), a placeholder without a value is an error."""
+    missing = sorted(placeholders(template) - values.keys())
+    if missing:
+        raise RenderError(f"no value for placeholder(s): {', '.join(missing)}")
+
+    def fill(match: re.Match[str]) -> str:
+        # json.dumps escapes quotes and backslashes; [1:-1] drops the surrounding quotes.
+        return json.dumps(str(values[match.group(1)]))[1:-1]
+
+    result: dict[str, Any] = json.loads(PLACEHOLDER.sub(fill, template))
+    return result
+
+
+def _input_shape() -> Any:
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("ecs")
+    return model.operation_model("RegisterTaskDefinition").input_shape
+
+
+def _enum_errors(value: Any, shape: Any, path: str) -> list[str]:
+    """botocore's ParamValidator skips enums; walk the same model and check them."""
+    errors: list[str] = []
+    kind = shape.type_name
+    if kind == "structure" and isinstance(value, dict):
+        for key, item in value.items():
+            if key in shape.members:
+                errors += _enum_errors(item, shape.members[key], f"{path}.{key}")
+    elif kind == "list" and isinstance(value, list):
+        for index, item in enumerate(value):
+            errors += _enum_errors(item, shape.member, f"{path}[{index}]")
+    elif kind == "map" and isinstance(value, dict):
+        for key, item in value.items():
+            errors += _enum_errors(item, shape.value, f"{path}.{key}")
+    elif kind == "string" and shape.enum and value not in shape.enum:
+        errors.append(f"{path}: {value!r} is not one of {sorted(shape.enum)}")
+    return errors
+
+
+def model_errors(task_definition: dict[str, Any]) -> list[str]:
+    """Problems ECS's RegisterTaskDefinition input model finds (botocore's validator + enums)."""
+    from botocore.validate import ParamValidator
+
+    shape = _input_shape()
+    report = ParamValidator().validate(task_definition, shape)
+    errors = [line for line in report.generate_report().splitlines() if line.strip()]
+    return [e.strip() for e in errors] + _enum_errors(task_definition, shape, "taskDefinition")
+
+
+def fargate_errors(task_definition: dict[str, Any]) -> list[str]:
+    if "FARGATE" not in task_definition.get("requiresCompatibilities", []):
+        return []
+    try:
+        cpu, memory = int(task_definition["cpu"]), int(task_definition["memory"])
+    except (KeyError, ValueError) as error:
+        return [f"a Fargate task needs numeric task-level cpu and memory ({error})"]
+    allowed = FARGATE_MEMORY_BY_CPU.get(cpu)
+    if allowed is None:
+        return [f"cpu {cpu} is not a Fargate size ({sorted(FARGATE_MEMORY_BY_CPU)})"]
+    if memory not in allowed:
+        return [
+            f"memory {memory} is not valid with cpu {cpu} on Fargate "
+            f"({min(allowed)}..{max(allowed)})"
+        ]
+    errors = []
+    if task_definition.get("networkMode") != "awsvpc":
+        errors.append("Fargate requires networkMode 'awsvpc'")
+    for container in task_definition.get("containerDefinitions", []):
+        if container.get("stopTimeout", 30) > 120:
+            errors.append(f"{container.get('name')}: stopTimeout above Fargate's maximum of 120 s")
+    return errors
+
+
+def problems(task_definition: dict[str, Any]) -> list[str]:
+    return model_errors(task_definition) + fargate_errors(task_definition)
+
+
+def load_template(service: str) -> str:
+    if service not in SERVICES:
+        raise RenderError(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
+    return (ECS_DIR / f"{service}.json").read_text()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("service", choices=SERVICES)
+    parser.add_argument(
+        "--values",
+        type=Path,
+        required=True,
+        help="JSON object of placeholder values (terraform's deploy values)",
+    )
+    parser.add_argument("--image", required=True, help="full image URI with its immutable tag")
+    args = parser.parse_args(argv)
+
+    values = json.loads(args.values.read_text())
+    values["image"] = args.image
+    try:
+        task_definition = render(load_template(args.service), values)
+    except RenderError as error:
+        print(f"render.py: {args.service}: {error}", file=sys.stderr)
+        return 1
+    found = problems(task_definition)
+    if found:
+        for problem in found:
+            print(f"render.py: {args.service}: {problem}", file=sys.stderr)
+        return 1
+    json.dump(task_definition, sys.stdout, indent=2)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,150 @@
+# Log groups (one per service, with retention), the operational alarms, and the alarms that
+# drive the worker's step scaling (autoscaling.tf).
+
+resource "aws_cloudwatch_log_group" "service" {
+  # checkov:skip=CKV_AWS_158: AWS-managed encryption of log data; no customer-managed key in this stack.
+  # checkov:skip=CKV_AWS_338: retention is a variable (30 days staging, 90 production), kept short on purpose for cost.
+  for_each = local.services
+
+  name              = "${local.log_group_prefix}/${each.key}"
+  retention_in_days = var.log_retention_days
+}
+
+locals {
+  queue_dimensions  = { QueueName = aws_sqs_queue.main.name }
+  worker_dimensions = { ClusterName = aws_ecs_cluster.this.name, ServiceName = aws_ecs_service.worker.name }
+  alarm_actions     = [aws_sns_topic.alarms.arn]
+}
+
+# --- operational alarms --------------------------------------------------------------------
+
+resource "aws_cloudwatch_metric_alarm" "dead_letter_not_empty" {
+  alarm_name          = "${local.name_prefix}-dlq-not-empty"
+  alarm_description   = "Messages reached ${aws_sqs_queue.dead_letter.name}: a task was delivered ${var.max_receive_count} times without finishing. Inspect, fix, then redrive."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.dead_letter.name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+resource "aws_cloudwatch_metric_alarm" "oldest_message_age" {
+  alarm_name          = "${local.name_prefix}-oldest-message-age"
+  alarm_description   = "The oldest waiting task is older than ${var.oldest_message_alarm_seconds} s: the fleet is not keeping up, or not running."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateAgeOfOldestMessage"
+  dimensions          = local.queue_dimensions
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = var.oldest_message_alarm_seconds
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+resource "aws_cloudwatch_metric_alarm" "worker_count_at_max" {
+  alarm_name          = "${local.name_prefix}-worker-count-at-max"
+  alarm_description   = "The worker service has run at its maximum of ${var.worker_max_count} tasks for 15 minutes; raise worker_max_count or expect a growing backlog."
+  namespace           = "ECS/ContainerInsights"
+  metric_name         = "RunningTaskCount"
+  dimensions          = local.worker_dimensions
+  statistic           = "Minimum"
+  period              = 300
+  evaluation_periods  = 3
+  threshold           = var.worker_max_count
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+# --- scaling alarms (actions: autoscaling.tf) ----------------------------------------------
+
+# Work is waiting and no worker runs: target tracking cannot start from zero tasks (its
+# backlog-per-task metric has no tasks to divide by), so this alarm starts the fleet.
+resource "aws_cloudwatch_metric_alarm" "worker_work_waiting_at_zero" {
+  alarm_name          = "${local.name_prefix}-worker-work-waiting-at-zero"
+  alarm_description   = "Messages are waiting and no worker task runs: scale the worker service out from zero."
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_appautoscaling_policy.worker_scale_out_from_zero.arn]
+
+  metric_query {
+    id          = "waiting_without_workers"
+    expression  = "IF(FILL(running, 0) == 0, visible, 0)"
+    label       = "Messages waiting while no worker runs"
+    return_data = true
+  }
+
+  metric_query {
+    id = "visible"
+    metric {
+      namespace   = "AWS/SQS"
+      metric_name = "ApproximateNumberOfMessagesVisible"
+      dimensions  = local.queue_dimensions
+      stat        = "Maximum"
+      period      = 60
+    }
+  }
+
+  metric_query {
+    id = "running"
+    metric {
+      namespace   = "ECS/ContainerInsights"
+      metric_name = "RunningTaskCount"
+      dimensions  = local.worker_dimensions
+      stat        = "Maximum"
+      period      = 60
+    }
+  }
+}
+
+# Nothing waiting and nothing in flight for a while: let the fleet go to zero.
+resource "aws_cloudwatch_metric_alarm" "worker_queue_idle" {
+  alarm_name          = "${local.name_prefix}-worker-queue-idle"
+  alarm_description   = "The queue has been empty (nothing waiting, nothing in flight) for ${var.worker_idle_minutes_before_zero} minutes: scale the worker service to zero."
+  evaluation_periods  = var.worker_idle_minutes_before_zero
+  threshold           = 0
+  comparison_operator = "LessThanOrEqualToThreshold"
+  treat_missing_data  = "breaching"
+  alarm_actions       = [aws_appautoscaling_policy.worker_scale_in_to_zero.arn]
+
+  metric_query {
+    id          = "outstanding"
+    expression  = "FILL(visible, 0) + FILL(in_flight, 0)"
+    label       = "Messages waiting or in flight"
+    return_data = true
+  }
+
+  metric_query {
+    id = "visible"
+    metric {
+      namespace   = "AWS/SQS"
+      metric_name = "ApproximateNumberOfMessagesVisible"
+      dimensions  = local.queue_dimensions
+      stat        = "Maximum"
+      period      = 60
+    }
+  }
+
+  metric_query {
+    id = "in_flight"
+    metric {
+      namespace   = "AWS/SQS"
+      metric_name = "ApproximateNumberOfMessagesNotVisible"
+      dimensions  = local.queue_dimensions
+      stat        = "Maximum"
+      period      = 60
+    }
+  }
+}

@@ -1,0 +1,23 @@
+# terraform plan -var-file=environments/prod.tfvars
+environment = "production"
+aws_region  = "us-east-1"
+vpc_cidr    = "10.41.0.0/16"
+
+# Created by hand before the first apply (README, "Deployment"); terraform only reads the ARNs.
+database_secret_arn          = "arn:aws:secretsmanager:us-east-1:222222222222:secret:image-processor/production/database-AbCdEf"
+api_key_secret_arn           = "arn:aws:secretsmanager:us-east-1:222222222222:secret:image-processor/production/api-key-AbCdEf"
+flower_basic_auth_secret_arn = "arn:aws:secretsmanager:us-east-1:222222222222:secret:image-processor/production/flower-basic-auth-AbCdEf"
+api_certificate_arn          = "arn:aws:acm:us-east-1:222222222222:certificate/00000000-0000-0000-0000-000000000000"
+
+image_processing_queue_name = "image-processing"
+images_bucket               = "image-processor-production-images-222222222222"
+
+worker_min_count     = 0
+worker_max_count     = 20
+api_desired_count    = 2
+valkey_replicas      = 1
+log_retention_days   = 90
+flower_allowed_cidrs = ["10.0.0.0/8"]
+alarm_email          = "oncall@example.com"
+
+github_repository = "example-org/image-processor"

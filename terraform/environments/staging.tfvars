@@ -1,0 +1,23 @@
+# terraform plan -var-file=environments/staging.tfvars
+environment = "staging"
+aws_region  = "us-east-1"
+vpc_cidr    = "10.40.0.0/16"
+
+# Created by hand before the first apply (README, "Deployment"); terraform only reads the ARNs.
+database_secret_arn          = "arn:aws:secretsmanager:us-east-1:111111111111:secret:image-processor/staging/database-AbCdEf"
+api_key_secret_arn           = "arn:aws:secretsmanager:us-east-1:111111111111:secret:image-processor/staging/api-key-AbCdEf"
+flower_basic_auth_secret_arn = "arn:aws:secretsmanager:us-east-1:111111111111:secret:image-processor/staging/flower-basic-auth-AbCdEf"
+api_certificate_arn          = "arn:aws:acm:us-east-1:111111111111:certificate/00000000-0000-0000-0000-000000000000"
+
+image_processing_queue_name = "image-processing-staging"
+images_bucket               = "image-processor-staging-images-111111111111"
+
+worker_min_count     = 0
+worker_max_count     = 4
+api_desired_count    = 1
+valkey_replicas      = 0
+log_retention_days   = 30
+flower_allowed_cidrs = ["10.0.0.0/8"]
+alarm_email          = ""
+
+github_repository = "example-org/image-processor"

@@ -1,0 +1,14 @@
+# Where the alarms go.
+
+resource "aws_sns_topic" "alarms" {
+  name              = "${local.name_prefix}-alarms"
+  kms_master_key_id = "alias/aws/sns"
+}
+
+resource "aws_sns_topic_subscription" "alarm_email" {
+  count = var.alarm_email == "" ? 0 : 1
+
+  topic_arn = aws_sns_topic.alarms.arn
+  protocol  = "email"
+  endpoint  = var.alarm_email
+}

@@ -1,0 +1,219 @@
+# Variables named like a field of app/settings.py (image_processing_queue_name, images_bucket,
+# s3_images_prefix, sqs_visibility_timeout, task_time_limit, task_soft_time_limit, model_chain)
+# carry that setting's value into the task definitions; tests/deploy checks the names and defaults.
+
+variable "name" {
+  type        = string
+  description = "Name prefix of every resource; the environment is appended."
+  default     = "image-processor"
+}
+
+variable "environment" {
+  type        = string
+  description = "Deployment environment; becomes ENVIRONMENT in the containers."
+
+  validation {
+    condition     = contains(["staging", "production"], var.environment)
+    error_message = "environment must be staging or production (the values app/settings.py accepts for a deploy)."
+  }
+}
+
+variable "aws_region" {
+  type        = string
+  description = "AWS region of the whole stack; becomes AWS_REGION in the containers."
+  default     = "us-east-1"
+}
+
+variable "vpc_cidr" {
+  type        = string
+  description = "CIDR block of the VPC; split into two public and two private subnets."
+  default     = "10.40.0.0/16"
+}
+
+variable "initial_image_tag" {
+  type        = string
+  description = "Image tag of the first task-definition revisions; CI registers every later revision with the commit SHA."
+  default     = "bootstrap"
+}
+
+variable "ecr_keep_tagged_images" {
+  type        = number
+  description = "How many tagged images the ECR lifecycle policy keeps (untagged ones expire after a day)."
+  default     = 10
+}
+
+variable "database_secret_arn" {
+  type        = string
+  description = "ARN of the EXISTING Secrets Manager secret with the Postgres credentials (host, port, username, password, dbname). Terraform only reads its ARN; it never sets or rotates a password."
+}
+
+variable "api_key_secret_arn" {
+  type        = string
+  description = "ARN of the existing Secrets Manager secret whose value is the API key (API_KEY)."
+}
+
+variable "flower_basic_auth_secret_arn" {
+  type        = string
+  description = "ARN of the existing Secrets Manager secret holding Flower's basic auth, user:password (FLOWER_BASIC_AUTH)."
+}
+
+variable "secrets_kms_key_arns" {
+  type        = list(string)
+  description = "Customer-managed KMS keys that encrypt the referenced secrets, if any; the execution and task roles may decrypt with them. Empty when the secrets use the AWS-managed key."
+  default     = []
+}
+
+variable "image_processing_queue_name" {
+  type        = string
+  description = "Name of the SQS queue Celery uses (IMAGE_PROCESSING_QUEUE_NAME); its dead-letter queue is <name>-dlq."
+  default     = "image-processing"
+}
+
+variable "sqs_visibility_timeout" {
+  type        = number
+  description = "SQS visibility timeout in seconds (SQS_VISIBILITY_TIMEOUT); must stay above task_time_limit so a running task is never handed to a second worker."
+  default     = 900
+
+  validation {
+    condition     = var.sqs_visibility_timeout > var.task_time_limit
+    error_message = "sqs_visibility_timeout must be greater than task_time_limit (the Celery hard time limit)."
+  }
+}
+
+variable "task_time_limit" {
+  type        = number
+  description = "Celery hard time limit per task in seconds (TASK_TIME_LIMIT)."
+  default     = 300
+}
+
+variable "task_soft_time_limit" {
+  type        = number
+  description = "Celery soft time limit per task in seconds (TASK_SOFT_TIME_LIMIT); below task_time_limit."
+  default     = 240
+
+  validation {
+    condition     = var.task_soft_time_limit < var.task_time_limit
+    error_message = "task_soft_time_limit must be below task_time_limit."
+  }
+}
+
+variable "max_receive_count" {
+  type        = number
+  description = "Deliveries of one message before SQS moves it to the dead-letter queue (Celery retries publish new messages, so this counts lost workers and expired visibility only)."
+  default     = 3
+}
+
+variable "images_bucket" {
+  type        = string
+  description = "Name of the S3 bucket for originals and results (IMAGES_BUCKET); globally unique."
+}
+
+variable "s3_images_prefix" {
+  type        = string
+  description = "Key prefix added on the way to S3 (S3_IMAGES_PREFIX); the database stores keys without it."
+  default     = "books/"
+
+  validation {
+    condition     = can(regex("^[a-z0-9-]+/$", var.s3_images_prefix))
+    error_message = "s3_images_prefix is one path segment ending in a slash, such as books/."
+  }
+}
+
+variable "model_chain" {
+  type        = list(string)
+  description = "Models tried in order (MODEL_CHAIN); each must be baked into the image."
+  default     = ["u2net", "u2netp"]
+}
+
+variable "worker_min_count" {
+  type        = number
+  description = "Fewest worker tasks; 0 lets an idle fleet cost nothing."
+  default     = 0
+}
+
+variable "worker_max_count" {
+  type        = number
+  description = "Most worker tasks; the 'worker count at max' alarm fires when the fleet stays here."
+  default     = 10
+}
+
+variable "worker_backlog_per_task_target" {
+  type        = number
+  description = "Messages (waiting + in flight) per worker task that target tracking aims for: the acceptable queue delay divided by the seconds one task needs per image (2 processes per task)."
+  default     = 100
+}
+
+variable "worker_idle_minutes_before_zero" {
+  type        = number
+  description = "Minutes the queue must be completely empty (nothing waiting, nothing in flight) before the worker service scales to zero."
+  default     = 15
+}
+
+variable "api_desired_count" {
+  type        = number
+  description = "Number of API tasks behind the load balancer."
+  default     = 2
+}
+
+variable "api_certificate_arn" {
+  type        = string
+  description = "ACM certificate ARN for the API's HTTPS listener."
+}
+
+variable "api_allowed_cidrs" {
+  type        = list(string)
+  description = "CIDR blocks allowed to reach the API's load balancer."
+  default     = ["0.0.0.0/0"]
+}
+
+variable "flower_allowed_cidrs" {
+  type        = list(string)
+  description = "Private CIDR blocks (VPN, bastion) allowed to reach Flower on port 5555; Flower has no public address."
+  default     = []
+
+  validation {
+    condition     = alltrue([for cidr in var.flower_allowed_cidrs : cidr != "0.0.0.0/0"])
+    error_message = "Flower is private: 0.0.0.0/0 is not allowed."
+  }
+}
+
+variable "valkey_node_type" {
+  type        = string
+  description = "ElastiCache node type of the Valkey event bus."
+  default     = "cache.t4g.micro"
+}
+
+variable "valkey_replicas" {
+  type        = number
+  description = "Replica nodes of the Valkey event bus (0 for staging; 1 gives automatic failover)."
+  default     = 0
+}
+
+variable "log_retention_days" {
+  type        = number
+  description = "Days CloudWatch keeps the containers' logs."
+  default     = 30
+}
+
+variable "oldest_message_alarm_seconds" {
+  type        = number
+  description = "Alarm when the oldest waiting message is older than this many seconds."
+  default     = 900
+}
+
+variable "alarm_email" {
+  type        = string
+  description = "Address subscribed to the alarm topic; empty for none (confirm the subscription e-mail)."
+  default     = ""
+}
+
+variable "github_repository" {
+  type        = string
+  description = "owner/name of the GitHub repository whose deploy workflow may assume the deploy role."
+}
+
+variable "github_oidc_provider_arn" {
+  type        = string
+  description = "ARN of the account's existing GitHub OIDC provider; empty to create it (an account has at most one)."
+  default     = ""
+}

@@ -1,0 +1,203 @@
+# Network: two public subnets (load balancer, NAT) and two private subnets (every task, Valkey).
+# Tasks have no public address; they reach ECR, SQS and Secrets Manager through the NAT gateway
+# and S3 through a gateway endpoint.
+
+resource "aws_vpc" "this" {
+  # checkov:skip=CKV2_AWS_11: no VPC flow logs yet; they cost per GB and nothing reads them. Enable for production audits.
+  cidr_block           = var.vpc_cidr
+  enable_dns_support   = true
+  enable_dns_hostnames = true
+
+  tags = { Name = local.name_prefix }
+}
+
+resource "aws_default_security_group" "this" {
+  # No rules: nothing may use the default security group.
+  vpc_id = aws_vpc.this.id
+}
+
+resource "aws_subnet" "public" {
+  count = length(local.azs)
+
+  vpc_id            = aws_vpc.this.id
+  availability_zone = local.azs[count.index]
+  cidr_block        = cidrsubnet(var.vpc_cidr, 4, count.index)
+
+  tags = { Name = "${local.name_prefix}-public-${local.azs[count.index]}" }
+}
+
+resource "aws_subnet" "private" {
+  count = length(local.azs)
+
+  vpc_id            = aws_vpc.this.id
+  availability_zone = local.azs[count.index]
+  cidr_block        = cidrsubnet(var.vpc_cidr, 4, count.index + 8)
+
+  tags = { Name = "${local.name_prefix}-private-${local.azs[count.index]}" }
+}
+
+resource "aws_internet_gateway" "this" {
+  vpc_id = aws_vpc.this.id
+}
+
+resource "aws_eip" "nat" {
+  domain = "vpc"
+}
+
+resource "aws_nat_gateway" "this" {
+  allocation_id = aws_eip.nat.id
+  subnet_id     = aws_subnet.public[0].id
+
+  depends_on = [aws_internet_gateway.this]
+}
+
+resource "aws_route_table" "public" {
+  vpc_id = aws_vpc.this.id
+}
+
+resource "aws_route" "public_internet" {
+  route_table_id         = aws_route_table.public.id
+  destination_cidr_block = "0.0.0.0/0"
+  gateway_id             = aws_internet_gateway.this.id
+}
+
+resource "aws_route_table_association" "public" {
+  count = length(local.azs)
+
+  subnet_id      = aws_subnet.public[count.index].id
+  route_table_id = aws_route_table.public.id
+}
+
+resource "aws_route_table" "private" {
+  vpc_id = aws_vpc.this.id
+}
+
+resource "aws_route" "private_nat" {
+  route_table_id         = aws_route_table.private.id
+  destination_cidr_block = "0.0.0.0/0"
+  nat_gateway_id         = aws_nat_gateway.this.id
+}
+
+resource "aws_route_table_association" "private" {
+  count = length(local.azs)
+
+  subnet_id      = aws_subnet.private[count.index].id
+  route_table_id = aws_route_table.private.id
+}
+
+# S3 traffic (every image, both ways) stays off the NAT gateway's per-GB charge.
+resource "aws_vpc_endpoint" "s3" {
+  vpc_id            = aws_vpc.this.id
+  service_name      = "com.amazonaws.${var.aws_region}.s3"
+  vpc_endpoint_type = "Gateway"
+  route_table_ids   = [aws_route_table.private.id]
+}
+
+# --- security groups -----------------------------------------------------------------------
+
+resource "aws_security_group" "alb" {
+  name        = "${local.name_prefix}-alb"
+  description = "API load balancer: HTTPS from the allowed CIDRs"
+  vpc_id      = aws_vpc.this.id
+}
+
+resource "aws_vpc_security_group_ingress_rule" "alb_https" {
+  for_each = toset(var.api_allowed_cidrs)
+
+  security_group_id = aws_security_group.alb.id
+  description       = "HTTPS to the API"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  cidr_ipv4         = each.value
+}
+
+resource "aws_vpc_security_group_ingress_rule" "alb_http_redirect" {
+  # checkov:skip=CKV_AWS_260: port 80 only answers with a redirect to HTTPS (alb.tf); clients that type http:// still arrive.
+  for_each = toset(var.api_allowed_cidrs)
+
+  security_group_id = aws_security_group.alb.id
+  description       = "HTTP, answered with a redirect to HTTPS"
+  ip_protocol       = "tcp"
+  from_port         = 80
+  to_port           = 80
+  cidr_ipv4         = each.value
+}
+
+resource "aws_vpc_security_group_egress_rule" "alb_to_api" {
+  security_group_id            = aws_security_group.alb.id
+  description                  = "To the API tasks"
+  ip_protocol                  = "tcp"
+  from_port                    = 8000
+  to_port                      = 8000
+  referenced_security_group_id = aws_security_group.tasks.id
+}
+
+resource "aws_security_group" "tasks" {
+  name        = "${local.name_prefix}-tasks"
+  description = "ECS tasks: API from the load balancer, Flower from the operators, egress for AWS APIs"
+  vpc_id      = aws_vpc.this.id
+}
+
+resource "aws_vpc_security_group_ingress_rule" "tasks_api_from_alb" {
+  security_group_id            = aws_security_group.tasks.id
+  description                  = "API port from the load balancer"
+  ip_protocol                  = "tcp"
+  from_port                    = 8000
+  to_port                      = 8000
+  referenced_security_group_id = aws_security_group.alb.id
+}
+
+resource "aws_vpc_security_group_ingress_rule" "tasks_flower_from_operators" {
+  for_each = toset(var.flower_allowed_cidrs)
+
+  security_group_id = aws_security_group.tasks.id
+  description       = "Flower from the operators' private network"
+  ip_protocol       = "tcp"
+  from_port         = 5555
+  to_port           = 5555
+  cidr_ipv4         = each.value
+}
+
+resource "aws_vpc_security_group_egress_rule" "tasks_https" {
+  # checkov:skip=CKV_AWS_382: tasks call AWS APIs (ECR, SQS, Secrets Manager, CloudWatch) over HTTPS through the NAT gateway; those endpoints have no fixed CIDR.
+  security_group_id = aws_security_group.tasks.id
+  description       = "HTTPS to AWS APIs"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  cidr_ipv4         = "0.0.0.0/0"
+}
+
+resource "aws_vpc_security_group_egress_rule" "tasks_postgres" {
+  security_group_id = aws_security_group.tasks.id
+  description       = "Postgres inside the VPC"
+  ip_protocol       = "tcp"
+  from_port         = 5432
+  to_port           = 5432
+  cidr_ipv4         = var.vpc_cidr
+}
+
+resource "aws_vpc_security_group_egress_rule" "tasks_valkey" {
+  security_group_id            = aws_security_group.tasks.id
+  description                  = "Valkey event bus"
+  ip_protocol                  = "tcp"
+  from_port                    = 6379
+  to_port                      = 6379
+  referenced_security_group_id = aws_security_group.valkey.id
+}
+
+resource "aws_security_group" "valkey" {
+  name        = "${local.name_prefix}-valkey"
+  description = "Valkey event bus: only from the ECS tasks"
+  vpc_id      = aws_vpc.this.id
+}
+
+resource "aws_vpc_security_group_ingress_rule" "valkey_from_tasks" {
+  security_group_id            = aws_security_group.valkey.id
+  description                  = "Valkey from the ECS tasks"
+  ip_protocol                  = "tcp"
+  from_port                    = 6379
+  to_port                      = 6379
+  referenced_security_group_id = aws_security_group.tasks.id
+}

@@ -1,0 +1,187 @@
+"""Dockerfile: hadolint with every ignore justified, the image's invariants, the same model
+provisioning and warm-up commands CI runs, and the entrypoint's process types."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tests.deploy.checks import REPO_ROOT
+from tests.deploy.conftest import find_tool, replace_in, run
+
+DOCKERFILE = REPO_ROOT / "Dockerfile"
+ENTRYPOINT = REPO_ROOT / "docker" / "entrypoint.sh"
+
+# The process types and their commands: the contract with app/ and worker/.
+CONTRACT_COMMANDS = {
+    "api": "uvicorn app.main:app --host 0.0.0.0 --port 8000",
+    "worker": "celery -A worker.celery_app worker --loglevel=INFO --concurrency=2",
+    "beat": "celery -A worker.celery_app beat --loglevel=INFO",
+    "flower": "python -m worker.flower",
+    "migrate": "python -m app.migrate",
+}
+
+
+def instructions(path: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
+    joined, current = [], ""
+    for line in path.read_text().splitlines():
+        if line.lstrip().startswith("#") and not current:
+            continue
+        current += line.rstrip("\\").strip() + " " if line.rstrip().endswith("\\") else line.strip()
+        if not line.rstrip().endswith("\\"):
+            if current.strip():
+                keyword, _, rest = current.strip().partition(" ")
+                joined.append((keyword.upper(), rest))
+            current = ""
+    return joined
+
+
+def hadolint_problems(root: Path) -> list[str]:
+    result = run([find_tool("hadolint"), "--no-color", "Dockerfile"], cwd=root)
+    problems = result.stdout.strip().splitlines() if result.returncode else []
+    lines = (root / "Dockerfile").read_text().splitlines()
+    for number, line in enumerate(lines):
+        if "hadolint ignore=" in line:
+            start = number  # the comment block right above the pragma must name each code
+            while start > 0 and lines[start - 1].lstrip().startswith("#"):
+                start -= 1
+            above = " ".join(lines[start:number])
+            codes = line.split("ignore=")[1].split(",")
+            if not all(code.strip() in above for code in codes):
+                problems.append(
+                    f"Dockerfile:{number + 1}: ignore of {codes} without a reason above it"
+                )
+    return problems
+
+
+def test_hadolint_is_clean_and_every_ignore_is_justified() -> None:
+    assert hadolint_problems(REPO_ROOT) == []
+
+
+def test_planted_mistake_fails_hadolint(planted) -> None:
+    root = planted("Dockerfile")
+    replace_in(
+        root / "Dockerfile",
+        "USER 10001:10001\nEXPOSE 8000 5555",
+        "RUN cd /tmp && pip install requests\nUSER 10001:10001\nEXPOSE 8000 5555",
+    )
+    found = hadolint_problems(root)
+    assert any("DL3003" in p for p in found), found  # cd instead of WORKDIR
+    assert any("DL3013" in p for p in found), found  # unpinned pip install
+
+
+def test_planted_unjustified_ignore_is_refused(planted) -> None:
+    root = planted("Dockerfile")
+    replace_in(
+        root / "Dockerfile", "# DL3029: x86_64 on purpose, as for the builder.\n", "", count=1
+    )
+    assert any("without a reason" in p for p in hadolint_problems(root))
+
+
+def ci_provisioning_commands() -> list[str]:
+    """The `image-processor ...` commands of the Makefile targets CI runs to provision
+    and warm the models (`make test` depends on `models`; `warmup` if the Makefile has it)."""
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    commands = []
+    for target in ("models", "warmup"):
+        match = re.search(rf"^{target}:.*\n((?:\t.*\n?)+)", makefile, re.MULTILINE)
+        for line in match.group(1).splitlines() if match else []:
+            command = re.search(r"image-processor\s+[\w -]+", line)
+            if command:
+                commands.append(" ".join(command.group(0).split()))
+    return commands
+
+
+def dockerfile_provisioning_problems(dockerfile: Path) -> list[str]:
+    runs = " ".join(args for keyword, args in instructions(dockerfile) if keyword == "RUN")
+    needed = {
+        *ci_provisioning_commands(),
+        "image-processor models fetch",
+        "image-processor models verify",
+        "image-processor warmup",
+    }
+    return [f"the Dockerfile does not run `{c}`" for c in sorted(needed) if c not in runs]
+
+
+def test_the_image_provisions_and_warms_like_ci() -> None:
+    assert "image-processor models fetch" in ci_provisioning_commands()
+    assert dockerfile_provisioning_problems(DOCKERFILE) == []
+
+
+def test_planted_missing_warmup_is_refused(planted) -> None:
+    root = planted("Dockerfile")
+    replace_in(root / "Dockerfile", "image-processor warmup", "true")
+    assert dockerfile_provisioning_problems(root / "Dockerfile") == [
+        "the Dockerfile does not run `image-processor warmup`"
+    ]
+
+
+def image_problems(dockerfile: Path) -> list[str]:
+    steps = instructions(dockerfile)
+    text = dockerfile.read_text()
+    problems = []
+    froms = [args for keyword, args in steps if keyword == "FROM"]
+    if len(froms) < 2:
+        problems.append("not multi-stage")
+    for args in froms:
+        if not args.startswith("--platform=linux/amd64") and args.split()[0] not in {
+            "builder",
+            "base",
+            "builder-api",
+        }:
+            problems.append(f"FROM {args}: not linux/amd64")
+    base = re.search(r"^ARG PYTHON_IMAGE=python:(\d+\.\d+\.\d+)-slim", text, re.MULTILINE)
+    if not base or not base.group(1).startswith("3.12."):
+        problems.append("base image is not a version-pinned python:3.12.x-slim")
+    users = [args for keyword, args in steps if keyword == "USER"]
+    if not users or any(u.split(":")[0] in {"0", "root"} for u in users):
+        problems.append("the image must end as a non-root user")
+    if not any(keyword == "HEALTHCHECK" for keyword, _ in steps):
+        problems.append("no HEALTHCHECK")
+    env = " ".join(args for keyword, args in steps if keyword == "ENV")
+    for setting in ("U2NET_HOME=/opt/u2net", "NUMBA_CACHE_DIR=/tmp/numba"):
+        if setting not in env:
+            problems.append(f"ENV {setting} missing")
+    runs = " ".join(args for keyword, args in steps if keyword == "RUN")
+    if "-c constraints.txt '.[worker,flower]'" not in runs:
+        problems.append("dependencies must install from constraints.txt with .[worker,flower]")
+    return problems
+
+
+def test_image_invariants() -> None:
+    assert image_problems(DOCKERFILE) == []
+
+
+def test_planted_root_user_is_refused(planted) -> None:
+    root = planted("Dockerfile")
+    replace_in(root / "Dockerfile", "USER 10001:10001", "USER root")
+    assert "the image must end as a non-root user" in image_problems(root / "Dockerfile")
+
+
+def test_dockerignore_keeps_the_context_small() -> None:
+    lines = (REPO_ROOT / ".dockerignore").read_text().splitlines()
+    patterns = [line for line in lines if line and not line.startswith("#")]
+    assert patterns[0] == "*", "ignore everything, then allow what the image needs"
+    assert "!.env" not in patterns
+    assert "!.venv" not in patterns
+
+
+def test_entrypoint_runs_the_contract_commands() -> None:
+    script = ENTRYPOINT.read_text()
+    for process, command in CONTRACT_COMMANDS.items():
+        assert re.search(
+            rf"^\s+{process}\)\n(?:\s+#.*\n)*\s+exec {re.escape(command)}", script, re.MULTILINE
+        ), process
+
+
+def test_entrypoint_passes_shellcheck(planted) -> None:
+    shellcheck = find_tool("shellcheck")
+    assert run([shellcheck, "docker/entrypoint.sh"]).returncode == 0
+    root = planted("docker/entrypoint.sh")
+    replace_in(
+        root / "docker/entrypoint.sh", 'mkdir -p "$NUMBA_CACHE_DIR"', "mkdir -p $NUMBA_CACHE_DIR"
+    )
+    result = run([shellcheck, "docker/entrypoint.sh"], cwd=root)
+    assert result.returncode != 0
+    assert "SC2086" in result.stdout
