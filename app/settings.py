@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = None
     max_upload_bytes: int = 25 * 1024 * 1024
 
+    # --- worker ---------------------------------------------------------------
+    # Touched by the consumer while it runs; `python -m worker.healthcheck` reads it.
+    worker_heartbeat_file: Path = Path("/tmp/image-processor-worker.alive")  # noqa: S108
+
     # --- beat sweeps ----------------------------------------------------------
     sweep_interval_seconds: float = 60.0
     stale_pending_after_seconds: int = 300

@@ -12,6 +12,8 @@ from celery import Celery
 
 from app.celery_config import celery_config
 from app.settings import Settings, get_settings
+from worker.healthcheck import ConsumingHeartbeat
+from worker.monitoring.bus import monitoring_config
 
 
 def worker_config(settings: Settings) -> dict[str, Any]:
@@ -31,7 +33,8 @@ def worker_config(settings: Settings) -> dict[str, Any]:
         task_soft_time_limit=settings.task_soft_time_limit,
         task_time_limit=settings.task_time_limit,
         # SQS has no fanout: remote control and events ride the separate events
-        # bus when one is configured (worker/events_bus.py), never SQS.
+        # bus when one is configured (worker/monitoring/), never SQS; both are
+        # turned on below by monitoring_config when EVENTS_BROKER_URL is set.
         worker_enable_remote_control=False,
         worker_send_task_events=False,
         task_send_sent_event=False,
@@ -44,6 +47,8 @@ def worker_config(settings: Settings) -> dict[str, Any]:
         worker_cancel_long_running_tasks_on_connection_loss=True,
         beat_schedule=beat_schedule(settings),
     )
+    # Flower: the consumer whose events and pidbox ride the events bus (worker/monitoring/).
+    config.update(monitoring_config(settings))
     return config
 
 
@@ -59,8 +64,17 @@ def beat_schedule(settings: Settings) -> dict[str, Any]:
 
 
 def create_app() -> Celery:
-    celery = Celery("image-processor", include=["worker.tasks"])
+    # Flower (worker/monitoring/): inspect/control calls, the CLI's too, and the
+    # worker's event dispatcher use the events bus when one is set, never SQS.
+    celery = Celery(
+        "image-processor",
+        include=["worker.tasks"],
+        control="worker.monitoring.bus:BusControl",
+        events="worker.monitoring.dispatcher:BusAppEvents",
+    )
     celery.add_defaults(lambda: worker_config(get_settings()))
+    # The container health check's signal that the consumer is alive (worker/healthcheck.py).
+    celery.steps["consumer"].add(ConsumingHeartbeat)
     return celery
 
 

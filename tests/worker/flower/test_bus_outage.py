@@ -1,0 +1,103 @@
+"""A lost events bus never stops task processing; events and remote control resume after it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests import servers
+from tests.worker.flower.fleet import Fleet, running_fleet, wait_until
+from tests.worker.flower.monitoring_tasks import TOUCH_TASK
+
+pytestmark = pytest.mark.slow
+
+
+def _start_private_redis(port: int, log: Path):  # -> subprocess.Popen
+    """A Redis of this test's own: stopping it disturbs nobody else's 6379."""
+    process = servers.start_process(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        log_path=log,
+    )
+    servers.wait_for_port(port, process=process)
+    return process
+
+
+def _state(fleet: Fleet, task_id: str) -> str | None:
+    return fleet.flower_tasks().get(task_id, {}).get("state")
+
+
+def test_tasks_complete_while_the_bus_is_down_and_events_resume_after(
+    moto_endpoint: str, model_home: Path, tmp_path: Path
+) -> None:
+    port = servers.free_port()
+    bus = _start_private_redis(port, tmp_path / "redis.log")
+    try:
+        with running_fleet(
+            moto_endpoint=moto_endpoint, bus_url=f"redis://127.0.0.1:{port}/0", logs=tmp_path
+        ) as fleet:
+            procs = (fleet.worker, fleet.flower)
+            before = fleet.app.send_task(TOUCH_TASK, args=[str(tmp_path / "before")]).id
+            wait_until(
+                lambda: _state(fleet, before) == "SUCCESS",
+                timeout=30,
+                what="the first task in Flower",
+                processes=procs,
+            )
+
+            # The bus goes away while a task is running, and more arrive during the outage.
+            slow = fleet.app.send_task(TOUCH_TASK, args=[str(tmp_path / "during-0"), 2.0]).id
+            wait_until(
+                lambda: _state(fleet, slow) == "STARTED",
+                timeout=30,
+                what="the slow task to start",
+                processes=procs,
+            )
+            servers.stop_process(bus)
+            during = [tmp_path / f"during-{index}" for index in range(3)]
+            for path in during[1:]:
+                fleet.app.send_task(TOUCH_TASK, args=[str(path)])
+            wait_until(
+                lambda: all(path.exists() for path in during),
+                timeout=60,
+                what="the tasks sent during the outage to run",
+                processes=(fleet.worker,),
+            )
+            wait_until(
+                lambda: "events bus lost" in fleet.worker_log.read_text(),
+                timeout=20,
+                what="the worker to notice the lost bus",
+                processes=(fleet.worker,),
+            )
+
+            bus = _start_private_redis(port, tmp_path / "redis.log")
+            wait_until(
+                lambda: "is back after" in fleet.worker_log.read_text(),
+                timeout=40,
+                what="the worker to reconnect to the bus",
+                processes=procs,
+            )
+            after = fleet.app.send_task(TOUCH_TASK, args=[str(tmp_path / "after")]).id
+            wait_until(
+                lambda: _state(fleet, after) == "SUCCESS",
+                timeout=90,
+                what="events to reach Flower again",
+                processes=procs,
+            )
+            assert fleet.flower_worker_online()
+            # Remote control is back too: the pidbox listens on the new connection.
+            replies = fleet.app.control.ping(destination=[fleet.worker_name], timeout=3)
+            assert replies == [{fleet.worker_name: {"ok": "pong"}}]
+            assert fleet.worker.poll() is None
+    finally:
+        servers.stop_process(bus)
