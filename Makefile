@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Re-install whenever the dependency declarations change.
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/null | cksum | cut -d' ' -f1)
 
-.PHONY: install models system-deps services test test-fast lint demo demo-files eval bench bench-e2e bench-api samples clean
+.PHONY: install models warmup system-deps services test test-fast lint demo demo-files eval bench bench-e2e bench-api samples clean
 
 install: $(STAMP)
 
@@ -15,15 +15,17 @@ $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[worker,flower,dev]'
-	@# rembg imports pymatting, whose numba kernels compile on first import (~75 s on 2 cores);
-	@# compile them once here so no command or test pays for it later.
-	$(BIN)/python -c "import rembg" 
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
 # Puts every model of MODEL_CHAIN in U2NET_HOME, checksum-verified; a second run costs nothing.
 models: install
 	$(BIN)/image-processor models fetch
+
+# rembg imports pymatting, whose numba kernels compile on first import (~75 s on 2 cores):
+# compile them into NUMBA_CACHE_DIR once and run every model, as the Docker build does.
+warmup: models
+	$(BIN)/image-processor warmup
 
 # Debian packages that tests need (Chromium for the dashboard test), and the local
 # services the integration tests talk to, started if they are not running.
@@ -33,7 +35,7 @@ system-deps:
 services:
 	@bash .ci/services
 
-test: install models system-deps services
+test: install warmup system-deps services
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
@@ -44,8 +46,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-demo: install models samples
-	$(BIN)/image-processor process out/samples/demo --out out/demo --contact-sheet out/contact-sheet.png
+# The whole distributed path on this machine: moto (SQS+S3), SQLite (or DATABASE_URL),
+# a real Celery worker, beat, the API, and Flower when Redis answers on 6379.
+demo: install warmup
+	$(BIN)/python -m worker.embedded.demo --out out
 
 # Synthetic book photos with exact masks, generated from images bundled in scikit-image.
 samples: install

@@ -44,6 +44,7 @@ def load_models(settings: Settings, *, threads: int) -> list[MaskModel]:
     global _models
     from worker.sessions import load_models as load_onnx_models
 
+    prepare_environment(settings)
     _models = list(
         load_onnx_models(settings.model_chain, home=settings.u2net_home, threads=threads)
     )

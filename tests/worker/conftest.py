@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from app.settings import Settings
+from worker import runtime
 from worker.model_registry import get_spec
 from worker.provisioning import ModelFileError, verify_model
 from worker.sessions import OnnxMaskModel, load_models
@@ -28,4 +29,5 @@ def model_home() -> Path:
 @pytest.fixture(scope="session")
 def onnx_models(model_home: Path) -> dict[str, OnnxMaskModel]:
     """u2net and u2netp, loaded once and reused by every test, as a worker process would."""
+    runtime.prepare_environment(Settings())  # numba's JIT cache, as every worker process has it
     return {model.name: model for model in load_models(["u2net", "u2netp"], home=model_home)}
