@@ -58,8 +58,12 @@ samples: install
 eval: install models samples
 	$(BIN)/python -m worker.evaluation --images out/samples --details
 
-bench: install models samples
+bench: install warmup samples
 	$(BIN)/python -m worker.bench --images out/samples
+
+# N photos through the API on the embedded stack, drained by one worker (concurrency 2).
+bench-e2e: install warmup
+	$(BIN)/python -m worker.embedded.bench_e2e --out out
 
 clean:
 	rm -rf out .pytest_cache .ruff_cache

@@ -1,0 +1,166 @@
+"""`make bench-e2e`: N photos through the API, drained by one worker (prefork, concurrency 2).
+
+Prints one JSON object (its last line): throughput, per-image service time
+inside the task (claim to completion, from the job rows), enqueue-to-complete
+percentiles, the raw onnxruntime time measured in the same run under the same
+conditions as the worker (two processes' worth of sessions, one intra-op thread
+each, running at once), `rembg.remove` throughput over the same photos in one
+process, and the peak RSS of all the worker's processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+from app.settings import get_settings
+from worker import runtime
+from worker.embedded.demo import _ok, stack_env, start_stack
+from worker.embedded.processes import Supervisor
+from worker.synth import generate_set, load_manifest
+
+CONCURRENCY = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m worker.embedded.bench_e2e", description=__doc__
+    )
+    parser.add_argument("--images", type=int, default=60)
+    parser.add_argument("--out", type=Path, default=Path("out"))
+    arguments = parser.parse_args(argv)
+    out = arguments.out.resolve()
+    photos = [case.image_path for case in load_manifest(generate_set("bench", out / "samples"))]
+    settings = get_settings().model_copy(update={"model_chain": ["u2net"]})
+    env = stack_env(settings, out / "bench-stack")
+    env.pop("EVENTS_BROKER_URL", None)  # no Flower: measure the worker alone
+    env.pop("FLOWER_PORT", None)
+    supervisor = Supervisor(log_dir=out / "bench-stack" / "logs", env=env)
+    try:
+        api = start_stack(supervisor, env, out / "bench-stack")
+        book = _ok(api.post("/books", json={"title": "bench"}))
+        uploads = [photos[index % len(photos)] for index in range(arguments.images)]
+        enqueue_started = time.monotonic()
+        for photo in uploads:
+            _ok(
+                api.post(
+                    f"/books/{book['id']}/images",
+                    files={"file": (photo.name, photo.read_bytes(), "image/jpeg")},
+                    data={"is_primary": "true"},
+                )
+            )
+        enqueue_s = time.monotonic() - enqueue_started
+        jobs = _wait(api, book["id"], arguments.images)
+        worker_rss_mb = _tree_peak_rss_mb(supervisor.processes["worker"].pid)
+    finally:
+        supervisor.stop_all()
+    raw_s = raw_ort_seconds(settings, photos)
+    rembg_s = rembg_seconds(settings, photos)
+    print(json.dumps(summarize(jobs, raw_s, rembg_s, worker_rss_mb, enqueue_s)))
+    return 0
+
+
+def summarize(
+    jobs: list[dict], raw_s: float, rembg_s: float, worker_rss_mb: float, enqueue_s: float
+) -> dict[str, object]:
+    created = [_time(job["created_at"]) for job in jobs]
+    completed = [_time(job["completed_at"]) for job in jobs]
+    service = [
+        (_time(job["completed_at"]) - _time(job["started_at"])).total_seconds() for job in jobs
+    ]
+    latency = sorted(
+        (end - start).total_seconds() for start, end in zip(created, completed, strict=True)
+    )
+    drain_s = (max(completed) - min(created)).total_seconds()
+    images_per_s = len(jobs) / drain_s
+    return {
+        "images": len(jobs),
+        "failed": sum(job["status"] != "completed" for job in jobs),
+        "concurrency": CONCURRENCY,
+        "enqueue_s": round(enqueue_s, 2),
+        "drain_s": round(drain_s, 2),
+        "images_per_s": round(images_per_s, 3),
+        "service_s": round(statistics.median(service), 3),
+        "raw_ort_s": round(raw_s, 3),
+        "service_over_raw": round(statistics.median(service) / raw_s, 3),
+        "rembg_images_per_s": round(1 / rembg_s, 3),
+        "drain_over_rembg": round(images_per_s * rembg_s, 3),
+        "enqueue_to_complete_p50_s": round(latency[len(latency) // 2], 2),
+        "enqueue_to_complete_p95_s": round(latency[int(len(latency) * 0.95) - 1], 2),
+        "worker_peak_rss_mb": round(worker_rss_mb, 1),
+    }
+
+
+def raw_ort_seconds(settings, photos: list[Path]) -> float:
+    """Median session.run with CONCURRENCY sessions of one thread each, running at once."""
+    from PIL import Image
+
+    chains = [runtime.load_models(settings, threads=1)[0] for _ in range(CONCURRENCY)]
+    feeds = [chains[0].prepare(Image.open(path).convert("RGB")) for path in photos]
+    timings: list[float] = []
+
+    def run(model) -> None:
+        for feed in feeds:
+            started = time.perf_counter()
+            model.run(feed)
+            timings.append(time.perf_counter() - started)
+
+    chains[0].run(feeds[0])
+    threads = [threading.Thread(target=run, args=(model,)) for model in chains]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return statistics.median(timings)
+
+
+def rembg_seconds(settings, photos: list[Path]) -> float:
+    """Median `rembg.remove` per photo, one process, a preloaded session (onnxruntime's threads)."""
+    from rembg import remove
+
+    (model,) = runtime.load_models(settings, threads=0)
+    images = [path.read_bytes() for path in photos]
+    remove(images[0], session=model.session)
+    timings = []
+    for data in images:
+        started = time.perf_counter()
+        remove(data, session=model.session)
+        timings.append(time.perf_counter() - started)
+    return statistics.median(timings)
+
+
+def _wait(api, book_id: int, count: int, timeout: float = 900) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        jobs = _ok(api.get(f"/books/{book_id}/jobs", params={"limit": 500}))["items"]
+        if len(jobs) >= count and all(job["status"] in ("completed", "failed") for job in jobs):
+            return jobs
+        time.sleep(1)
+    raise TimeoutError(f"{count} jobs not drained within {timeout:.0f} s")
+
+
+def _tree_peak_rss_mb(pid: int) -> float:
+    """Sum of VmHWM (peak resident set) over the worker's main process and its children."""
+    pids = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        pids += [int(child) for child in (task / "children").read_text().split()]
+    total_kb = 0
+    for member in pids:
+        for line in Path(f"/proc/{member}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                total_kb += int(line.split()[1])
+    return total_kb / 1024
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
