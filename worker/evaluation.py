@@ -28,10 +28,9 @@ from worker.mask_models import MaskModel
 from worker.pipeline.decode import decode_image
 from worker.pipeline.quality import (
     OPAQUE,
+    judge_mask,
     select_background_color,
-    subject_box,
     subject_brightness,
-    validate_image_quality,
 )
 from worker.synth import Case, generate_set, load_manifest
 
@@ -84,16 +83,10 @@ def measure(model: MaskModel, case: Case, settings: Settings) -> Measurement:
     ours, theirs = np.asarray(mask) >= OPAQUE, np.asarray(truth) >= OPAQUE
     union = (ours | theirs).sum()
     iou = float((ours & theirs).sum() / union) if union else 1.0
-    box = subject_box(mask)
-    width, height = (box[2] - box[0], box[3] - box[1]) if box else (0, 0)
-    verdict = validate_image_quality(
-        image.width,
-        image.height,
-        width,
-        height,
-        min_area_ratio=settings.min_area_ratio,
-        max_aspect_diff=settings.max_aspect_diff,
+    box, verdict = judge_mask(
+        mask, min_area_ratio=settings.min_area_ratio, max_aspect_diff=settings.max_aspect_diff
     )
+    width, height = (box[2] - box[0], box[3] - box[1]) if box else (0, 0)
     brightness = subject_brightness(image, mask)
     return Measurement(
         case=case.id,

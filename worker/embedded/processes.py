@@ -75,13 +75,18 @@ class Supervisor:
 
     def stop_all(self, timeout: float = 20.0) -> None:
         for name, process in reversed(list(self.processes.items())):
-            if process.poll() is None:
-                with suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                with suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=timeout)
+            stop_process_group(process, timeout=timeout)
             del self.processes[name]
+
+
+def stop_process_group(process: subprocess.Popen, *, timeout: float = 15.0) -> None:
+    """SIGTERM to the process's group (it was started in a session of its own), then SIGKILL."""
+    if process.poll() is None:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=timeout)

@@ -64,6 +64,23 @@ def validate_image_quality(
     return {"passed": True, "reason": None}
 
 
+def judge_mask(
+    mask: Image.Image, *, min_area_ratio: float, max_aspect_diff: float
+) -> tuple[tuple[int, int, int, int] | None, QualityVerdict]:
+    """The mask's subject box and validate_image_quality's verdict on it."""
+    box = subject_box(mask)
+    width, height = (box[2] - box[0], box[3] - box[1]) if box else (0, 0)
+    verdict = validate_image_quality(
+        mask.width,
+        mask.height,
+        width,
+        height,
+        min_area_ratio=min_area_ratio,
+        max_aspect_diff=max_aspect_diff,
+    )
+    return box, verdict
+
+
 def select_background_color(
     brightness: float, *, threshold: float = DEFAULT_BRIGHTNESS_THRESHOLD
 ) -> BackgroundColor:

@@ -19,10 +19,9 @@ from worker.pipeline.errors import PipelineError
 from worker.pipeline.quality import (
     BackgroundColor,
     ModelAttempt,
+    judge_mask,
     select_background_color,
-    subject_box,
     subject_brightness,
-    validate_image_quality,
 )
 
 
@@ -78,15 +77,8 @@ def process_image_bytes(
         if decoded.alpha is not None:
             # Where the source was already transparent it is background, whatever the model says.
             mask = ImageChops.darker(mask, decoded.alpha)
-        box = subject_box(mask)
-        width, height = (box[2] - box[0], box[3] - box[1]) if box else (0, 0)
-        verdict = validate_image_quality(
-            image.width,
-            image.height,
-            width,
-            height,
-            min_area_ratio=config.min_area_ratio,
-            max_aspect_diff=config.max_aspect_diff,
+        box, verdict = judge_mask(
+            mask, min_area_ratio=config.min_area_ratio, max_aspect_diff=config.max_aspect_diff
         )
         attempts.append(
             ModelAttempt(
