@@ -91,5 +91,9 @@ def _rembg_session(spec: ModelSpec, path: Path, threads: int) -> Any:
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
+    # Memory-pattern planning pre-allocates one block for every activation of a
+    # run: measured on u2net, the process peaked at 1052 MB with it and 677 MB
+    # without, with no slower runs. It is what keeps a worker process near 1 GB.
+    options.enable_mem_pattern = False
     log.info("loading model %s from %s (intra-op threads: %s)", spec.name, path, threads or "auto")
     return provisioned(spec.name, options, providers=["CPUExecutionProvider"])
