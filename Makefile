@@ -65,5 +65,9 @@ bench: install warmup samples
 bench-e2e: install warmup
 	$(BIN)/python -m worker.embedded.bench_e2e --out out
 
+# 2000 enqueue requests, 16 at a time, against the API on loopback (Postgres + moto_server).
+bench-api: install services
+	$(BIN)/python -m app.loadtest
+
 clean:
 	rm -rf out .pytest_cache .ruff_cache

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import boto3
@@ -15,7 +15,7 @@ from app.settings import get_settings
 _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4})
 
 
-@lru_cache(maxsize=None)
+@cache
 def aws_client(service: str) -> Any:
     """A boto3 client for `service`, honouring AWS_ENDPOINT_URL (an emulator) when set."""
     settings = get_settings()

@@ -1,0 +1,1 @@
+"""FastAPI routers: thin handlers that validate, call a service, and map errors."""

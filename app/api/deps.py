@@ -1,0 +1,58 @@
+"""Dependencies shared by the routers, as Annotated aliases so route signatures stay short."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Path, Security
+from fastapi.security import APIKeyHeader
+from sqlalchemy.orm import Session
+
+from app.db import get_sessionmaker
+from app.errors import ApiError
+from app.settings import Settings, get_settings
+from app.storage import Storage, get_listings_storage, get_storage
+
+# Postgres INTEGER: larger ids cannot exist, and must be a 422, not a database error.
+MAX_ID = 2_147_483_647
+
+
+def _session() -> Iterator[Session]:
+    session = get_sessionmaker()()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+StorageDep = Annotated[Storage, Depends(get_storage)]
+ListingsStorageDep = Annotated[Storage, Depends(get_listings_storage)]
+BookId = Annotated[int, Path(ge=1, le=MAX_ID)]
+ImageId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
+
+
+def configured_api_key(settings: Settings) -> str | None:
+    """API_KEY, or None when unset or empty."""
+    return settings.api_key.get_secret_value() if settings.api_key else None
+
+
+def require_api_key(
+    settings: SettingsDep, api_key: Annotated[str | None, Security(_api_key_header)]
+) -> None:
+    """401 unless X-API-Key matches API_KEY (compared in constant time); open only in local."""
+    expected = configured_api_key(settings)
+    if expected is None:
+        if settings.environment == "local":
+            return
+        raise ApiError(401, "api_key_not_configured", "the API has no API_KEY configured")
+    if api_key is None or not hmac.compare_digest(api_key.encode(), expected.encode()):
+        raise ApiError(401, "invalid_api_key", "missing or wrong X-API-Key header")
+
+
+ApiKeyRequired = Depends(require_api_key)

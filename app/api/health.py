@@ -1,0 +1,41 @@
+"""Liveness, deep health, and the admin system information."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from app.api.deps import ApiKeyRequired, SettingsDep
+from app.api.schemas import DeepHealth, Liveness, SystemInfo
+from app.errors import error_responses
+from app.health import deep_health
+from app.system_info import system_info
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health")
+async def liveness() -> Liveness:
+    """The process answers; no I/O (the load balancer's check)."""
+    return Liveness(status="ok")
+
+
+@router.get(
+    "/health/deep",
+    response_model=DeepHealth,
+    responses={503: {"model": DeepHealth, "description": "Unhealthy"}},
+)
+def deep(settings: SettingsDep) -> JSONResponse:
+    """Database, bucket, queue and dead-letter queue counts, event bus; 503 when unhealthy."""
+    report = DeepHealth.model_validate(deep_health(settings))
+    status_code = 503 if report.status == "unhealthy" else 200
+    return JSONResponse(status_code=status_code, content=report.model_dump(mode="json"))
+
+
+@router.get(
+    "/admin/system-info",
+    dependencies=[ApiKeyRequired],
+    responses=error_responses(401),
+)
+def admin_system_info(settings: SettingsDep) -> SystemInfo:
+    return SystemInfo.model_validate(system_info(settings))

@@ -1,0 +1,127 @@
+"""Request and response bodies of the API (the OpenAPI schema is generated from these)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.listing_import import FailureCode
+from app.models import JobStatus
+
+# Printable text without control characters (Postgres refuses NUL in text).
+Title = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=500,
+        pattern=r"^[^\x00-\x1f\x7f]*[^\x00-\x20\x7f][^\x00-\x1f\x7f]*$",
+    ),
+]
+ListingId = Annotated[
+    str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+]
+ListingFileName = Annotated[
+    str, Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9][A-Za-z0-9._ -]*$")
+]
+
+
+class BookCreate(BaseModel):
+    title: Title
+
+
+class ImageOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    book_id: int
+    s3_key: str = Field(description="Key without S3_IMAGES_PREFIX")
+    display_order: int
+    is_primary: bool
+    source_image_id: int | None
+    created_at: datetime
+    url: str | None = Field(default=None, description="CDN URL when IMAGES_CDN_DOMAIN is set")
+
+
+class BookOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    title: str
+    created_at: datetime
+    images: list[ImageOut] = []
+
+
+class JobOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    book_id: int
+    source_image_id: int
+    status: JobStatus
+    attempt_count: int
+    enqueue_attempts: int
+    model_used: str | None
+    failure_reason: str | None
+    subject_brightness: float | None
+    background_color: str | None
+    result_image_id: int | None
+    created_at: datetime
+    queued_at: datetime | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    updated_at: datetime
+
+
+class JobList(BaseModel):
+    items: list[JobOut]
+    total: int
+
+
+class UploadResult(BaseModel):
+    image: ImageOut
+    job: JobOut | None = Field(description="The processing job, for a primary image")
+
+
+class ImportRequest(BaseModel):
+    listing_id: ListingId
+    files: list[ListingFileName] | None = Field(
+        default=None,
+        max_length=500,
+        description="Files of the listing, in display order; default: every object, by name",
+    )
+
+
+class ImportFailure(BaseModel):
+    key: str
+    code: FailureCode
+    message: str
+
+
+class ImportResult(BaseModel):
+    images: list[ImageOut]
+    failures: list[ImportFailure]
+    job: JobOut | None = Field(description="The job of the first image that copied")
+
+
+class Liveness(BaseModel):
+    status: Literal["ok"]
+
+
+class DeepHealth(BaseModel):
+    status: Literal["ok", "degraded", "unhealthy"]
+    failing: list[str]
+    checks: dict[str, dict[str, Any]]
+
+
+class SystemInfo(BaseModel):
+    version: str
+    environment: str
+    settings: dict[str, Any]
+    secrets: dict[str, bool] = Field(
+        description="Whether each secret is configured, never its value"
+    )
+    processing: dict[str, Any]
+    health: DeepHealth

@@ -1,0 +1,120 @@
+"""Importing a listing: copy `listings/<listing_id>/*` into the book, queue the first copy.
+
+A missing or uncopyable object is reported per image and never fails the whole
+import. Objects are copied server-side; rows are created in the listing's order.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.catalog import add_image, get_book, has_primary_image, lock_book
+from app.enqueue import queue_image_processing
+from app.errors import ApiError
+from app.models import BookImage, ImageProcessingJob
+from app.storage import ObjectNotFoundError, Storage, StorageError, TransientStorageError
+
+logger = logging.getLogger(__name__)
+
+
+FailureCode = Literal["object_missing", "storage_unavailable", "copy_failed", "already_imported"]
+
+
+@dataclass(frozen=True)
+class ImportFailure:
+    key: str
+    code: FailureCode
+    message: str
+
+
+@dataclass
+class ImportOutcome:
+    images: list[BookImage] = field(default_factory=list)
+    failures: list[ImportFailure] = field(default_factory=list)
+    job: ImageProcessingJob | None = None
+
+
+def listing_keys(*, listings: Storage, listing_id: str, files: list[str] | None) -> list[str]:
+    """The listing's object keys (`<listing_id>/<file>`), in import order."""
+    if files is not None:
+        return [f"{listing_id}/{name}" for name in dict.fromkeys(files)]
+    keys = listings.list_keys(f"{listing_id}/")
+    if not keys:
+        raise ApiError(404, "listing_not_found", f"no objects under listing {listing_id!r}")
+    return keys
+
+
+def _copy(
+    *, images: Storage, listings: Storage, source_key: str, dest_key: str
+) -> ImportFailure | None:
+    try:
+        images.copy_from(listings, source_key, dest_key)
+    except ObjectNotFoundError:
+        return ImportFailure(source_key, "object_missing", "no such object in the listing")
+    except TransientStorageError as error:
+        logger.warning("listing object %s: copy failed, transient: %s", source_key, error)
+        return ImportFailure(source_key, "storage_unavailable", "storage unavailable; retry")
+    except StorageError as error:
+        logger.error("listing object %s: copy failed: %s", source_key, error)
+        return ImportFailure(source_key, "copy_failed", "the object could not be copied")
+    return None
+
+
+def import_listing(
+    *,
+    session: Session,
+    images: Storage,
+    listings: Storage,
+    book_id: int,
+    listing_id: str,
+    files: list[str] | None = None,
+) -> ImportOutcome:
+    get_book(session=session, book_id=book_id)
+    keys = listing_keys(listings=listings, listing_id=listing_id, files=files)
+    existing = set(
+        session.scalars(select(BookImage.s3_key).where(BookImage.book_id == book_id)).all()
+    )
+    outcome = ImportOutcome()
+    copied: list[str] = []
+    for source_key in keys:
+        dest_key = f"{book_id}/{source_key.removeprefix(f'{listing_id}/')}"
+        if dest_key in existing:
+            outcome.failures.append(
+                ImportFailure(source_key, "already_imported", "the book already has this image")
+            )
+            continue
+        failure = _copy(images=images, listings=listings, source_key=source_key, dest_key=dest_key)
+        if failure is None:
+            copied.append(dest_key)
+        else:
+            outcome.failures.append(failure)
+    if not copied:
+        session.rollback()
+        return outcome
+    lock_book(session=session, book_id=book_id)
+    make_primary = not has_primary_image(session=session, book_id=book_id)
+    for position, dest_key in enumerate(copied):
+        outcome.images.append(
+            add_image(
+                session=session,
+                book_id=book_id,
+                s3_key=dest_key,
+                is_primary=make_primary and position == 0,
+            )
+        )
+    first = outcome.images[0]
+    outcome.job = queue_image_processing(session=session, book_id=book_id, image_id=first.id)
+    logger.info(
+        "book %s: imported %d of %d objects of listing %s; job %s",
+        book_id,
+        len(copied),
+        len(keys),
+        listing_id,
+        outcome.job.id,
+    )
+    return outcome

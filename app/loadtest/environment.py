@@ -1,0 +1,202 @@
+"""The servers a load run needs, started here and stopped here by PID."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import boto3
+import psycopg
+from sqlalchemy import create_engine
+
+from app.migrate import upgrade
+
+VENV_BIN = Path(sys.executable).parent
+AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "loadtest",
+    "AWS_SECRET_ACCESS_KEY": "loadtest",
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+@dataclass(frozen=True)
+class Environment:
+    api_url: str
+    api_key: str
+    database_url: str
+    aws_endpoint: str
+    bucket: str
+    queue_url: str
+    # Process ids of the API and moto_server, for their CPU time.
+    api_pid: int
+    moto_pid: int
+
+    def pids(self) -> dict[str, int]:
+        return {"api": self.api_pid, "moto_server": self.moto_pid}
+
+    def sqs(self) -> Any:
+        return boto3.client("sqs", endpoint_url=self.aws_endpoint, region_name="us-east-1")
+
+
+def _stat(pid: int) -> list[str]:
+    # The command name may hold spaces: the fields start after its closing parenthesis.
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its live descendants (uvicorn's workers)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with suppress(OSError, IndexError):
+                parents[int(entry.name)] = int(_stat(int(entry.name))[1])
+    family, total = {pid}, 0.0
+    for candidate in sorted(parents):  # children after parents, barring PID wrap-around
+        if parents[candidate] in family:
+            family.add(candidate)
+    for member in family:
+        with suppress(OSError):
+            fields = _stat(member)
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"process {process.pid} exited with {process.returncode}")
+        with suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout} s")
+
+
+@contextmanager
+def server_process(
+    args: list[str], *, env: dict[str, str], log: IO[bytes]
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A server in its own process group, stopped (SIGTERM, then SIGKILL) by its PID."""
+    process = subprocess.Popen(
+        args,
+        env={**os.environ, **env},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        wait_for_port(int(args[args.index("--port") + 1]), process)
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=15)
+
+
+@contextmanager
+def postgres_database(admin_url: str) -> Iterator[str]:
+    name = f"image_processor_loadtest_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    url = f"{base}/{name}"
+    try:
+        engine = create_engine(url)
+        with engine.begin() as connection:
+            upgrade(connection=connection)
+        engine.dispose()
+        yield url
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def create_infrastructure(endpoint: str, *, queue_name: str, bucket: str) -> str:
+    """What terraform makes: the bucket, the queue and its DLQ. Returns the queue URL."""
+    sqs = boto3.client("sqs", endpoint_url=endpoint, region_name="us-east-1")
+    dlq_url = sqs.create_queue(QueueName=f"{queue_name}-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"})
+    queue_url = sqs.create_queue(QueueName=queue_name, Attributes={"RedrivePolicy": redrive})[
+        "QueueUrl"
+    ]
+    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket=bucket)
+    return str(queue_url)
+
+
+@contextmanager
+def load_environment(*, admin_url: str, workdir: Path, api_workers: int) -> Iterator[Environment]:
+    os.environ.update(AWS_ENV)
+    moto_port, api_port = free_port(), free_port()
+    endpoint = f"http://127.0.0.1:{moto_port}"
+    queue_name, bucket, api_key = "image-processing", "images", uuid.uuid4().hex
+    with (
+        open(workdir / "moto.log", "wb") as moto_log,
+        open(workdir / "api.log", "wb") as api_log,
+        server_process(
+            [str(VENV_BIN / "moto_server"), "-H", "127.0.0.1", "--port", str(moto_port)],
+            env={},
+            log=moto_log,
+        ) as moto,
+        postgres_database(admin_url) as database_url,
+    ):
+        queue_url = create_infrastructure(endpoint, queue_name=queue_name, bucket=bucket)
+        api_env = {
+            **AWS_ENV,
+            "ENVIRONMENT": "staging",
+            "API_KEY": api_key,
+            "DATABASE_URL": database_url,
+            "AWS_ENDPOINT_URL": endpoint,
+            "IMAGES_BUCKET": bucket,
+            "IMAGE_PROCESSING_QUEUE_NAME": queue_name,
+            "STORAGE_BACKEND": "s3",
+            "BROKER_URL": "sqs://",
+        }
+        uvicorn = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(api_port),
+            "--workers",
+            str(api_workers),
+            "--no-access-log",
+        ]
+        with server_process(uvicorn, env=api_env, log=api_log) as api:
+            yield Environment(
+                api_url=f"http://127.0.0.1:{api_port}",
+                api_key=api_key,
+                database_url=database_url,
+                aws_endpoint=endpoint,
+                bucket=bucket,
+                queue_url=queue_url,
+                api_pid=api.pid,
+                moto_pid=moto.pid,
+            )
