@@ -31,9 +31,17 @@ log = logging.getLogger(__name__)
 class TransientJobError(Exception):
     """Worth retrying later; the job was released back to pending first."""
 
-    def __init__(self, reason: str, cause: BaseException) -> None:
-        super().__init__(f"{reason}: {type(cause).__name__}: {cause}")
+    def __init__(self, reason: str, cause: BaseException | str) -> None:
+        detail = cause if isinstance(cause, str) else f"{type(cause).__name__}: {cause}"
+        super().__init__(f"{reason}: {detail}")
         self.reason = reason
+        self.detail = detail
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Celery hands `on_failure` the exception only if it survives pickling, and an
+        # UnpickleableExceptionWrapper otherwise; rebuilt from (reason, detail) it stays a
+        # TransientJobError, so a job whose retries ran out is failed, not left pending.
+        return (type(self), (self.reason, self.detail))
 
 
 class JobBusyError(Exception):

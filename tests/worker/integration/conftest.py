@@ -1,0 +1,58 @@
+"""Fixtures for the worker's integration tests: Postgres, moto_server over HTTP, real workers.
+
+The database, bucket, queues and the in-process API are the app tests' own fixtures,
+imported here (importing a fixture into a conftest registers it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from app.settings import Settings
+from tests.app.conftest import (  # noqa: F401 - imported fixtures are registered
+    _fresh_process_state,
+    app_settings,
+    client,
+    database_url,
+    infrastructure,
+    migrated_postgres_url,
+)
+from tests.worker.integration.workers import RunningWorker, start_worker
+from worker.runtime import threads_per_process
+from worker.sessions import OnnxMaskModel, load_models
+
+
+@pytest.fixture
+def worker_settings(
+    app_settings: Callable[..., Settings],  # noqa: F811 - the imported fixture, requested
+    model_home: Path,
+) -> Settings:
+    """The settings every process of a test shares (test, API in-process, worker subprocess)."""
+    return app_settings(model_chain="u2net,u2netp", u2net_home=str(model_home))
+
+
+@pytest.fixture
+def start_workers(tmp_path: Path) -> Iterator[Callable[..., RunningWorker]]:
+    """Start `celery worker` processes; every one is stopped by PID at teardown, pass or fail."""
+    started: list[RunningWorker] = []
+
+    def _start(settings: Settings, *, ready: bool = True, **env: str) -> RunningWorker:
+        worker = start_worker(settings, logs=tmp_path, **env)
+        started.append(worker)
+        return worker.wait_ready() if ready else worker
+
+    yield _start
+    for worker in started:
+        worker.stop()
+    for worker in started:
+        # Shown by pytest only when the test failed.
+        print(f"--- {worker.name} (pid {worker.pid}) ---\n{worker.output()[-8000:]}")
+
+
+@pytest.fixture(scope="session")
+def reference_models(model_home: Path) -> list[OnnxMaskModel]:
+    """The chain as a pool process of a concurrency-2 worker loads it (one thread on 2 cores)."""
+    return load_models(["u2net", "u2netp"], home=model_home, threads=threads_per_process(2))

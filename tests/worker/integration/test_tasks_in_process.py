@@ -1,0 +1,154 @@
+"""process_image run in-process (Celery's eager `apply`) against Postgres and S3 on moto_server.
+
+The null mask model stands in for u2net: these tests are about the task's
+plumbing (claim, fetch, record, retry), not about masks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from app.models import JobStatus
+from app.settings import Settings
+from app.storage import TransientStorageError
+from app.storage.s3 import S3Storage
+from tests.app.conftest import Infrastructure
+from tests.corpus import bad_inputs
+from tests.worker.integration import records
+from worker import runtime, tasks
+from worker.mask_models import BackdropDistanceMaskModel
+from worker.pipeline import PipelineConfig, process_image_bytes
+from worker.tasks import JobTask
+
+PHOTO = next(case for case in bad_inputs() if case.name == "plain_jpeg").data
+
+
+@pytest.fixture
+def settings(app_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The app's settings, and the null model installed as a pool process would load models."""
+    monkeypatch.setattr(runtime, "_models", None)  # restored after the test
+    runtime.use_models([BackdropDistanceMaskModel()])
+    return app_settings()
+
+
+def _pending_job(infrastructure: Infrastructure, data: bytes | None) -> records.JobRow:
+    """A pending job whose source object holds `data` (no object at all when None)."""
+    job_id = records.add_job(status=JobStatus.pending)
+    row = records.job(job_id)
+    if data is not None:
+        records.put_object(infrastructure, f"books/{row.book_id}/photo.jpg", data)
+    return row
+
+
+def _run(row: records.JobRow, *, image_id: int | None = None) -> object:
+    result = tasks.process_image.apply(
+        args=[str(row.id), row.book_id, image_id or row.source_image_id]
+    )
+    return result.get(propagate=False)
+
+
+def test_completes_the_job_with_one_result(
+    settings: Settings, infrastructure: Infrastructure
+) -> None:
+    row = _pending_job(infrastructure, PHOTO)
+    outcome = _run(row)
+    expected = process_image_bytes(
+        PHOTO, models=[BackdropDistanceMaskModel()], config=PipelineConfig.from_settings(settings)
+    )
+    done = records.job(row.id)
+    assert outcome == {
+        "job_id": str(row.id),
+        "status": "completed",
+        "model": "null",
+        "background": expected.background,
+        "result_image_id": done.result_image_id,
+        "total_s": pytest.approx(outcome["total_s"]),  # type: ignore[index]
+        "service_s": pytest.approx(outcome["service_s"]),  # type: ignore[index]
+    }
+    assert (done.status, done.attempt_count, done.model_used) == (JobStatus.completed, 1, "null")
+    assert (done.subject_brightness, done.background_color) == (
+        expected.brightness,
+        expected.background,
+    )
+    [original, result] = records.images(row.book_id)
+    assert (result.id, result.display_order, result.source_image_id) == (
+        done.result_image_id,
+        2,
+        original.id,
+    )
+    key = f"{row.book_id}_processed_{row.id}.png"
+    assert result.s3_key == key
+    assert records.get_object(infrastructure, f"books/{key}") == (expected.png, "image/png")
+
+
+def test_a_completed_job_gets_no_second_result(
+    settings: Settings, infrastructure: Infrastructure
+) -> None:
+    row = _pending_job(infrastructure, PHOTO)
+    _run(row)
+    first = records.job(row.id)
+    assert _run(row) == {"job_id": str(row.id), "status": "finished"}
+    assert records.job(row.id) == first
+    assert len(records.images(row.book_id)) == 2
+    assert records.object_keys(infrastructure, f"books/{row.book_id}_processed_") == [
+        f"books/{row.book_id}_processed_{row.id}.png"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("data", "missing_row", "reason"),
+    [
+        pytest.param(PHOTO, True, "source_image_not_found", id="source-row-missing"),
+        pytest.param(None, False, "source_object_missing", id="source-object-missing"),
+        pytest.param(
+            b"\xff\xd8\xff\xe0 not really a jpeg", False, "invalid_image", id="undecodable"
+        ),
+    ],
+)
+def test_permanent_problems_fail_the_job_once_with_a_reason(
+    settings: Settings,
+    infrastructure: Infrastructure,
+    data: bytes | None,
+    missing_row: bool,
+    reason: str,
+) -> None:
+    row = _pending_job(infrastructure, data)
+    image_id = row.source_image_id + 1000 if missing_row else None
+    assert _run(row, image_id=image_id) == {
+        "job_id": str(row.id),
+        "status": "failed",
+        "reason": reason,
+    }
+    failed = records.job(row.id)
+    assert (failed.status, failed.failure_reason, failed.attempt_count) == (
+        JobStatus.failed,
+        reason,
+        1,
+    )
+    assert failed.result_image_id is None
+    assert len(records.images(row.book_id)) == 1
+
+
+def test_transient_storage_errors_retry_then_fail_the_job(
+    settings: Settings, infrastructure: Infrastructure, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    row = _pending_job(infrastructure, PHOTO)
+    seen: list[JobStatus] = []
+
+    def _throttled(self: S3Storage, key: str) -> bytes:
+        seen.append(records.job(row.id).status)  # what the job was while the task held it
+        raise TransientStorageError(f"S3 SlowDown (503) on {key!r}")
+
+    monkeypatch.setattr(S3Storage, "get", _throttled)
+    result = tasks.process_image.apply(args=[str(row.id), row.book_id, row.source_image_id])
+
+    assert result.failed()
+    assert seen == [JobStatus.processing] * (JobTask.max_retries + 1)
+    failed = records.job(row.id)
+    assert (failed.status, failed.failure_reason) == (
+        JobStatus.failed,
+        "storage_unavailable_retries_exhausted",
+    )
+    assert len(records.images(row.book_id)) == 1
