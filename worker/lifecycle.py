@@ -7,8 +7,10 @@ from typing import Any
 
 from celery import signals
 
+from app.aws import aws_client
+from app.celery_config import resolve_queue_url
 from app.logging_setup import configure_logging
-from app.settings import get_settings
+from app.settings import Settings, get_settings
 from worker import runtime
 from worker.model_registry import UnknownModelError
 from worker.provisioning import ModelFileError
@@ -30,7 +32,9 @@ def _check_models_before_forking(sender: Any, **_: Any) -> None:
     settings = get_settings()
     try:
         runtime.verify_model_chain(settings)
-    except (ModelFileError, UnknownModelError) as error:
+        if settings.broker_url.startswith("sqs://"):
+            check_queue_visibility(settings)
+    except (ModelFileError, UnknownModelError, QueueMisconfiguredError) as error:
         log.critical("worker cannot start: %s", error)
         # SystemExit is not an Exception, so Celery's signal dispatch lets it end the worker.
         raise SystemExit(f"worker cannot start: {error}") from None
@@ -38,6 +42,35 @@ def _check_models_before_forking(sender: Any, **_: Any) -> None:
     runtime.prepare_environment(settings)
     # Import the heavy modules once here; forked children share the loaded pages.
     import rembg.sessions  # noqa: F401
+
+
+class QueueMisconfiguredError(RuntimeError):
+    """The live queue would hand a running task's message to a second worker."""
+
+
+def check_queue_visibility(settings: Settings) -> None:
+    """The queue's own VisibilityTimeout (set by terraform) must exceed the hard time limit.
+
+    kombu sends no visibility timeout when it receives from a predefined queue, so
+    the queue attribute, not SQS_VISIBILITY_TIMEOUT, is what SQS applies.
+    """
+    client = aws_client("sqs")
+    attributes = client.get_queue_attributes(
+        QueueUrl=resolve_queue_url(settings), AttributeNames=["VisibilityTimeout"]
+    )["Attributes"]
+    visibility = int(attributes["VisibilityTimeout"])
+    if visibility <= settings.task_time_limit:
+        raise QueueMisconfiguredError(
+            f"queue {settings.image_processing_queue_name!r} has VisibilityTimeout {visibility} s, "
+            f"not above TASK_TIME_LIMIT {settings.task_time_limit} s: a running task's message "
+            "would be delivered to a second worker"
+        )
+    if visibility != settings.sqs_visibility_timeout:
+        log.warning(
+            "queue VisibilityTimeout %s s, SQS_VISIBILITY_TIMEOUT %s s: the queue's applies",
+            visibility,
+            settings.sqs_visibility_timeout,
+        )
 
 
 @signals.worker_process_init.connect
