@@ -31,7 +31,7 @@ def test_worker_refuses_to_start_without_its_model_files(
 
 
 def test_worker_refuses_a_queue_that_would_hand_out_running_tasks(
-    worker_settings: Settings, infrastructure, tmp_path: Path  # noqa: ANN001 - the app fixture
+    worker_settings: Settings, infrastructure, tmp_path: Path
 ) -> None:
     # The queue's own timeout is what SQS applies; 60 s is below the 300 s hard time limit.
     infrastructure.sqs().set_queue_attributes(
