@@ -106,7 +106,10 @@ def create_queues(endpoint: str, name: str) -> None:
         "QueueArn"
     ]
     policy = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"})
-    sqs.create_queue(QueueName=name, Attributes={"RedrivePolicy": policy})
+    # As terraform: the visibility timeout above the hard time limit (the worker checks it).
+    sqs.create_queue(
+        QueueName=name, Attributes={"RedrivePolicy": policy, "VisibilityTimeout": "900"}
+    )
 
 
 def client_app() -> Celery:
