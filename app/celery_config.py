@@ -47,7 +47,11 @@ def broker_transport_options(settings: Settings, queue_url: str) -> dict[str, An
         # Long polling: one ReceiveMessage call waits up to 10 s for work instead
         # of spinning (cost and CPU on an idle fleet).
         "wait_time_seconds": 10,
-        "polling_interval": 1,
+        # The pause between receives. With prefetch 1 a worker fetches its next message
+        # only after acking the last, so kombu's default 1 s idled the pool between tasks:
+        # bench-e2e drained 0.795 images/s with 1 s and 0.908 with 0.1 s. Long polling
+        # above still bounds the cost of an idle fleet.
+        "polling_interval": 0.1,
     }
 
 
