@@ -13,6 +13,7 @@ import pytest
 
 from app.settings import Settings
 from tests.app.conftest import (  # noqa: F401 - imported fixtures are registered
+    Infrastructure,
     _fresh_process_state,
     app_settings,
     client,
@@ -32,6 +33,33 @@ def worker_settings(
 ) -> Settings:
     """The settings every process of a test shares (test, API in-process, worker subprocess)."""
     return app_settings(model_chain="u2net,u2netp", u2net_home=str(model_home))
+
+
+@pytest.fixture
+def short_limits_settings(
+    app_settings: Callable[..., Settings],  # noqa: F811 - the imported fixture, requested
+    model_home: Path,
+    infrastructure: Infrastructure,  # noqa: F811 - the imported fixture, requested
+) -> Callable[..., Settings]:
+    """Settings with shortened soft/hard limits and visibility timeout, the queue set to match.
+
+    The queue's own VisibilityTimeout is what SQS applies (and what the worker checks).
+    """
+
+    def _make(*, soft: int, hard: int, visibility: int) -> Settings:
+        settings = app_settings(
+            model_chain="u2net,u2netp",
+            u2net_home=str(model_home),
+            task_soft_time_limit=soft,
+            task_time_limit=hard,
+            sqs_visibility_timeout=visibility,
+        )
+        infrastructure.sqs().set_queue_attributes(
+            QueueUrl=infrastructure.queue_url, Attributes={"VisibilityTimeout": str(visibility)}
+        )
+        return settings
+
+    return _make
 
 
 @pytest.fixture

@@ -138,23 +138,13 @@ def test_worker_completes_uploaded_and_imported_images_exactly(
 
 def test_the_same_message_delivered_twice_gives_one_result(
     client: TestClient,
-    app_settings: Callable[..., Settings],
-    model_home: object,
+    short_limits_settings: Callable[..., Settings],
     infrastructure: Infrastructure,
     start_workers: Callable[..., RunningWorker],
 ) -> None:
     # A short hard limit: a duplicate that finds the job held retries once the
     # holder's claim could be stale (the hard limit), so it is seen through here.
-    settings = app_settings(
-        model_chain="u2net,u2netp",
-        u2net_home=str(model_home),
-        task_soft_time_limit=15,
-        task_time_limit=20,
-        sqs_visibility_timeout=30,
-    )
-    infrastructure.sqs().set_queue_attributes(
-        QueueUrl=infrastructure.queue_url, Attributes={"VisibilityTimeout": "30"}
-    )
+    settings = short_limits_settings(soft=15, hard=20, visibility=30)
     book_id = records.create_book(client)
     response = records.upload(client, book_id, _jpeg((640, 480)), name="a.jpg", primary=True)
     job_id, image_id = response.json()["job"]["id"], response.json()["image"]["id"]

@@ -6,7 +6,6 @@ import io
 import os
 import signal
 from collections.abc import Callable
-from pathlib import Path
 
 import psutil
 import pytest
@@ -54,23 +53,12 @@ def _exactly_one_result(infrastructure: Infrastructure, row: records.JobRow) -> 
 
 
 def test_a_pool_process_killed_mid_task_is_redelivered_and_completes_once(
-    app_settings: Callable[..., Settings],
-    model_home: Path,
+    short_limits_settings: Callable[..., Settings],
     infrastructure: Infrastructure,
     start_workers: Callable[..., RunningWorker],
 ) -> None:
-    # Shortened so the test sees redelivery and the dead claim going stale; the
-    # queue's own VisibilityTimeout is what SQS applies, so it matches the setting.
-    settings = app_settings(
-        model_chain="u2net,u2netp",
-        u2net_home=str(model_home),
-        task_soft_time_limit=30,
-        task_time_limit=35,
-        sqs_visibility_timeout=45,
-    )
-    infrastructure.sqs().set_queue_attributes(
-        QueueUrl=infrastructure.queue_url, Attributes={"VisibilityTimeout": "45"}
-    )
+    # Shortened so the test sees redelivery and the dead claim going stale.
+    settings = short_limits_settings(soft=30, hard=35, visibility=45)
     worker = start_workers(settings)
     job_id = records.enqueue_direct(infrastructure, _jpeg())
 
