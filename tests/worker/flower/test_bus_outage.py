@@ -96,7 +96,14 @@ def test_tasks_complete_while_the_bus_is_down_and_events_resume_after(
             )
             assert fleet.flower_worker_online()
             # Remote control is back too: the pidbox listens on the new connection.
-            replies = fleet.app.control.ping(destination=[fleet.worker_name], timeout=3)
+            # (A ping sent while the client's own pooled connection is still the one
+            # the restart cut may go unanswered; remote control must resume, so ask again.)
+            replies = wait_until(
+                lambda: fleet.app.control.ping(destination=[fleet.worker_name], timeout=2),
+                timeout=30,
+                what="the worker to answer ping over the restored bus",
+                processes=procs,
+            )
             assert replies == [{fleet.worker_name: {"ok": "pong"}}]
             assert fleet.worker.poll() is None
     finally:
