@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         book_id, jobs = import_demo_book(api, env, photos)
         finished = wait_for_jobs(api, book_id, len(jobs))
         print_table(finished)
-        write_contact_sheet(env, api, book_id, finished, out / "contact-sheet.png")
+        write_results(env, api, book_id, finished, out)
     finally:
         console.print("stopping the stack")
         supervisor.stop_all()
@@ -181,9 +181,10 @@ def print_table(jobs: list[dict]) -> None:
     console.print(table)
 
 
-def write_contact_sheet(
-    env: dict[str, str], api: httpx.Client, book_id: int, jobs: list[dict], path: Path
+def write_results(
+    env: dict[str, str], api: httpx.Client, book_id: int, jobs: list[dict], out: Path
 ) -> None:
+    """Each processed PNG as the worker stored it in S3 (out/demo/), and the contact sheet."""
     from io import BytesIO
 
     from PIL import Image
@@ -194,8 +195,11 @@ def write_contact_sheet(
     def fetch(image_id: int) -> Image.Image:
         key = f"books/{images[image_id]['s3_key']}"
         body = s3.get_object(Bucket=env["IMAGES_BUCKET"], Key=key)["Body"].read()
+        if key.endswith(".png"):
+            (out / "demo" / Path(key).name).write_bytes(body)
         return Image.open(BytesIO(body))
 
+    (out / "demo").mkdir(parents=True, exist_ok=True)
     entries = [
         SheetEntry(
             label=f"image {job['source_image_id']}: {job['model_used']}, {job['background_color']}",
@@ -204,9 +208,8 @@ def write_contact_sheet(
         )
         for job in sorted(jobs, key=lambda job: job["source_image_id"])
     ]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(render_contact_sheet(entries))
-    console.print(f"contact sheet: {path}")
+    (out / "contact-sheet.png").write_bytes(render_contact_sheet(entries))
+    console.print(f"results: {out / 'demo'}; contact sheet: {out / 'contact-sheet.png'}")
 
 
 def _seconds(job: dict) -> float:
