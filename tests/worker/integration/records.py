@@ -5,13 +5,14 @@ from __future__ import annotations
 import io
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import select
 
+from app.api.schemas import JobOut
 from app.db import session_scope
 from app.enqueue import queue_image_processing
 from app.models import (
@@ -26,22 +27,8 @@ from tests.app.conftest import Infrastructure
 from tests.app.helpers import decode_celery_message
 from tests.worker.integration.workers import RunningWorker, wait_until
 
-
-@dataclass(frozen=True)
-class JobRow:
-    id: uuid.UUID
-    book_id: int
-    source_image_id: int
-    status: JobStatus
-    attempt_count: int
-    enqueue_attempts: int
-    model_used: str | None
-    failure_reason: str | None
-    subject_brightness: float | None
-    background_color: str | None
-    result_image_id: int | None
-    started_at: datetime | None
-    completed_at: datetime | None
+# A job as the API shows it: the app's own schema, read straight from the row.
+JobRow = JobOut
 
 
 @dataclass(frozen=True)
@@ -58,9 +45,7 @@ def job(job_id: uuid.UUID | str) -> JobRow:
     with session_scope() as session:
         row = session.get(ImageProcessingJob, uuid.UUID(str(job_id)))
         assert row is not None, f"no job {job_id}"
-        return JobRow(
-            **{name: getattr(row, name) for name in JobRow.__dataclass_fields__}  # type: ignore[arg-type]
-        )
+        return JobOut.model_validate(row)
 
 
 def images(book_id: int) -> list[ImageRow]:
