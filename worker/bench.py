@@ -114,7 +114,6 @@ def cold_start(photo: Path, model_name: str) -> float:
         "from worker import runtime\n"
         "from worker.pipeline import PipelineConfig, process_image_bytes\n"
         f"settings = get_settings().model_copy(update={{'model_chain': [{model_name!r}]}})\n"
-        "runtime.prepare_environment(settings)\n"
         "models = runtime.load_models(settings, threads=settings.ort_intra_op_threads)\n"
         f"process_image_bytes(Path({str(photo)!r}).read_bytes(), models=models,\n"
         "                    config=PipelineConfig.from_settings(settings))\n"

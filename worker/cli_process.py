@@ -30,7 +30,6 @@ def run_process(arguments: argparse.Namespace, settings: Settings) -> int:
         errors.print(f"image-processor: error: {error}")
         return EXIT_USAGE
     chain = arguments.model_chain or settings.model_chain
-    runtime.prepare_environment(settings)
     try:
         models = runtime.load_models(settings.model_copy(update={"model_chain": chain}), threads=0)
     except (ModelFileError, UnknownModelError) as error:

@@ -58,7 +58,6 @@ def main(argv: list[str] | None = None) -> int:
 
     cases = load_manifest(generate_set("eval", arguments.images))
     settings = get_settings().model_copy(update={"model_chain": arguments.models.split(",")})
-    runtime.prepare_environment(settings)
     models = runtime.load_models(settings, threads=settings.ort_intra_op_threads)
     console = Console(stderr=True)
     summary = {"cases": len(cases), "settings": _thresholds(settings), "models": {}}
