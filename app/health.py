@@ -122,6 +122,17 @@ def overall_status(checks: dict[str, dict[str, Any]]) -> tuple[str, list[str]]:
     return ("degraded" if failing else "ok"), failing
 
 
+def readiness(settings: Settings | None = None) -> dict[str, Any]:
+    """The one dependency without which the API can do nothing: the container health check.
+
+    The load balancer keeps probing liveness (`/health`, no I/O); the orchestrator replaces a
+    task whose database stays unreachable (app/healthcheck.py).
+    """
+    settings = settings or get_settings()
+    database = _run_check("database", _check_database, settings)
+    return {"status": "ok" if database["status"] == "ok" else "unhealthy", "database": database}
+
+
 def deep_health(settings: Settings | None = None) -> dict[str, Any]:
     settings = settings or get_settings()
     checks = {name: _run_check(name, check, settings) for name, check in CHECKS.items()}

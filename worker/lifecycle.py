@@ -11,7 +11,7 @@ from app.aws import aws_client
 from app.celery_config import resolve_queue_url
 from app.logging_setup import configure_logging
 from app.settings import Settings, get_settings
-from worker import runtime
+from worker import healthcheck, runtime
 from worker.model_registry import UnknownModelError
 from worker.provisioning import ModelFileError
 
@@ -80,4 +80,15 @@ def _load_models(**_: Any) -> None:
 
     db.dispose_engine()
     aws.reset_clients()
-    runtime.load_models(get_settings(), threads=_threads_per_process)
+    settings = get_settings()
+    try:
+        runtime.load_models(settings, threads=_threads_per_process)
+    except Exception as error:  # recorded for the health check, then raised to Celery's log
+        healthcheck.record_models_failed(settings.worker_heartbeat_file, error)
+        raise
+    healthcheck.record_models_loaded(settings.worker_heartbeat_file)
+
+
+@signals.worker_process_shutdown.connect
+def _forget_process(**_: Any) -> None:
+    healthcheck.forget_process(get_settings().worker_heartbeat_file)

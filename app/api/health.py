@@ -1,4 +1,4 @@
-"""Liveness, deep health, and the admin system information."""
+"""Liveness, readiness, deep health, and the admin system information."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from app.api.deps import ApiKeyRequired, SettingsDep
-from app.api.schemas import DeepHealth, Liveness, SystemInfo
+from app.api.schemas import DeepHealth, Liveness, Readiness, SystemInfo
 from app.errors import error_responses
-from app.health import deep_health
+from app.health import deep_health, readiness
 from app.system_info import system_info
 
 router = APIRouter(tags=["health"])
@@ -18,6 +18,18 @@ router = APIRouter(tags=["health"])
 async def liveness() -> Liveness:
     """The process answers; no I/O (the load balancer's check)."""
     return Liveness(status="ok")
+
+
+@router.get(
+    "/health/ready",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "The database does not answer"}},
+)
+def ready(settings: SettingsDep) -> JSONResponse:
+    """The process answers and so does its database: the container health check."""
+    report = Readiness.model_validate(readiness(settings))
+    status_code = 503 if report.status == "unhealthy" else 200
+    return JSONResponse(status_code=status_code, content=report.model_dump(mode="json"))
 
 
 @router.get(

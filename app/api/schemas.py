@@ -110,6 +110,11 @@ class Liveness(BaseModel):
     status: Literal["ok"]
 
 
+class Readiness(BaseModel):
+    status: Literal["ok", "unhealthy"]
+    database: dict[str, Any]
+
+
 class DeepHealth(BaseModel):
     status: Literal["ok", "degraded", "unhealthy"]
     failing: list[str]

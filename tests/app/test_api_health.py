@@ -27,6 +27,24 @@ def test_liveness_does_no_io(app_settings: Callable[..., Settings]) -> None:
         assert client.get("/health").json() == {"status": "ok"}
 
 
+def test_readiness_answers_while_the_database_does(client: TestClient) -> None:
+    response = client.get("/health/ready")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+    assert response.json()["database"]["status"] == "ok"
+
+
+def test_readiness_is_503_without_the_database(app_settings: Callable[..., Settings]) -> None:
+    app_settings(database_url=f"postgresql://postgres@127.0.0.1:{servers.free_port()}/x")
+    from app.main import app
+
+    with TestClient(app) as client:
+        response = client.get("/health/ready")
+    assert response.status_code == 503
+    assert response.json()["status"] == "unhealthy"
+    assert response.json()["database"]["error"] == "OperationalError"
+
+
 def test_deep_health_ok_with_queue_counts(client: TestClient) -> None:
     report = client.get("/health/deep").json()
     assert report["status"] == "ok", report

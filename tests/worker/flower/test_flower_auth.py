@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 
 import httpx
 import pytest
 from flower.urls import handlers
 
+from tests import servers
 from tests.worker.flower.fleet import Fleet
 
 pytestmark = pytest.mark.slow
@@ -47,3 +50,25 @@ def test_a_browser_is_asked_for_basic_auth_and_the_credentials_open_the_dashboar
     assert refused.headers["WWW-Authenticate"].startswith("Basic ")
     for path in ("/", "/metrics", "/healthcheck", "/api/workers"):
         assert fleet.flower_get(path).status_code == 200, path
+
+
+def _container_health_check(fleet: Fleet, basic_auth: str) -> subprocess.CompletedProcess:
+    """`python -m worker.monitoring.flower_healthcheck` with Flower's own environment."""
+    return subprocess.run(
+        [str(servers.VENV_BIN / "python"), "-m", "worker.monitoring.flower_healthcheck"],
+        env={**os.environ, **fleet.env, "FLOWER_BASIC_AUTH": basic_auth},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+def test_the_container_health_check_passes_with_flowers_own_credentials(fleet: Fleet) -> None:
+    passed = _container_health_check(fleet, ":".join(fleet.credentials))
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert passed.stdout.strip() == "healthy: OK"
+    refused = _container_health_check(fleet, "operator:not-the-password")
+    assert (refused.returncode, refused.stdout.strip()) == (1, "unhealthy: HTTP 401")
+    # ...while the route itself stays closed to anyone without them.
+    assert fleet.flower_get("/healthcheck", auth=False).status_code == 401
