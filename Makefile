@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Re-install whenever the dependency declarations change.
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/null | cksum | cut -d' ' -f1)
 
-.PHONY: install models warmup system-deps services test test-fast lint demo demo-files eval bench bench-e2e bench-api samples clean
+.PHONY: install models warmup system-deps services test test-containers test-fast lint demo demo-files eval bench bench-e2e bench-api bench-image samples clean
 
 install: $(STAMP)
 
@@ -38,6 +38,13 @@ services:
 test: install warmup system-deps services
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+	$(MAKE) test-containers
+
+# Both images built with the real Dockerfile (buildah, a Debian stand-in base), every process
+# type and health check run from them as ECS and compose run them, then the image figures.
+# Installs its own toolchain (.ci/container-toolchain); removes every image and container it made.
+test-containers: install services
+	bash .ci/containers test
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not model and not slow"
@@ -68,6 +75,10 @@ bench-e2e: install warmup
 # 2000 enqueue requests, 16 at a time, against the API on loopback (Postgres + moto_server).
 bench-api: install services
 	$(BIN)/python -m app.loadtest
+
+# Image sizes and the worker container's cold start, one JSON line (README "Containers").
+bench-image: install services
+	bash .ci/containers bench
 
 clean:
 	rm -rf out .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Development tooling: never imported by app/ or worker/, never installed in an image."""

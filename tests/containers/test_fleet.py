@@ -1,0 +1,239 @@
+"""The five process types run from the images as ECS runs them, a photo goes through them,
+and every health check passes on a healthy container and fails on a broken one.
+
+The tests of this module share one fleet and run in file order: the last ones break it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from PIL import Image
+
+from devtools import podman
+from devtools.ecs_local import LocalAccount, run_task
+from tests import servers
+from tests.containers import healthchecks
+from worker.synth.catalog import demo_set
+from worker.synth.scene import render
+
+pytestmark = pytest.mark.container
+
+API_URL = "http://127.0.0.1:8000"
+FLOWER_URL = "http://127.0.0.1:5555"
+
+
+@dataclass
+class Fleet:
+    account: LocalAccount
+    images: dict[str, str]
+    containers: dict[str, podman.Container]
+
+    def api(self) -> httpx.Client:
+        return httpx.Client(
+            base_url=API_URL, headers={"X-API-Key": self.account.api_key}, timeout=30
+        )
+
+    def flower_get(self, path: str) -> httpx.Response:
+        user, password = self.account.flower_user_password.split(":", 1)
+        return httpx.get(f"{FLOWER_URL}{path}", auth=(user, password), timeout=10)
+
+    def checks(self, service: str) -> list[healthchecks.HealthCheck]:
+        """The checks ECS and compose run for the service, and the image's own where the
+        service is the image's default command (a task definition overrides it otherwise)."""
+        image = self.images["api" if service == "api" else "runtime"]
+        found = [healthchecks.ecs(self.account, service, image), healthchecks.compose(service)]
+        if service in ("api", "worker"):
+            found.append(healthchecks.dockerfile(image))
+        return found
+
+
+def wait_until(condition: Callable[[], Any], *, timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(1)
+    raise TimeoutError(f"{what} within {timeout:.0f} s")
+
+
+def _answers(url: str, auth: tuple[str, str] | None = None) -> bool:
+    try:
+        return httpx.get(url, auth=auth, timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def fleet(images: dict[str, str], account: LocalAccount) -> Iterator[Fleet]:
+    for port in (8000, 5555):
+        assert not servers.port_open(port), f"port {port} is taken: the containers need it"
+    started: dict[str, podman.Container] = {}
+    prefix = f"image-processor-{account.tag}"
+    try:
+        # The deploy workflow's one-off migration task: the api task definition, `migrate`.
+        migrate = run_task(
+            account, "api", image=images["api"], name=f"{prefix}-migrate", command=["migrate"]
+        )
+        started["migrate"] = migrate
+        assert migrate.wait_for_exit(timeout=300) == 0, migrate.logs()
+        started["api"] = run_task(account, "api", image=images["api"], name=f"{prefix}-api")
+        for service in ("worker", "beat", "flower"):
+            started[service] = run_task(
+                account, service, image=images["runtime"], name=f"{prefix}-{service}"
+            )
+        started["worker"].wait_for_log(" ready.", timeout=300)
+        started["beat"].wait_for_log("beat: Starting...", timeout=120)
+        fleet = Fleet(account, images, started)
+        for service in ("api", "worker", "beat", "flower"):  # as a start period would
+            failing = healthchecks.wait_until_passing(
+                fleet.checks(service), started[service], timeout=180
+            )
+            assert failing == {}, (failing, started[service].logs()[-3000:])
+        yield fleet
+    finally:
+        podman.remove_all(list(started.values()))
+
+
+def _photo() -> bytes:
+    return render(demo_set()[0]).jpeg  # a light cover on dark wood, 1.5 MP
+
+
+def _job_row(account: LocalAccount, job_id: str) -> dict[str, Any]:
+    url = f"{servers.POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{account.database_name}"
+    with psycopg.connect(url, row_factory=psycopg.rows.dict_row) as connection:
+        row = connection.execute(
+            "SELECT * FROM image_processing_jobs WHERE id = %s", (job_id,)
+        ).fetchone()
+    assert row is not None
+    return row
+
+
+def test_a_photo_uploaded_to_the_api_is_processed_by_the_worker_and_seen_in_flower(
+    fleet: Fleet,
+) -> None:
+    with fleet.api() as api:
+        book = api.post("/books", json={"title": "Dune"})
+        assert book.status_code == 201, book.text
+        book_id = book.json()["id"]
+        uploaded = api.post(
+            f"/books/{book_id}/images",
+            files={"file": ("cover.jpg", _photo(), "image/jpeg")},
+            data={"is_primary": "true"},
+        )
+        assert uploaded.status_code == 201, uploaded.text
+        job_id = uploaded.json()["job"]["id"]
+        job = wait_until(
+            lambda: (
+                (j := api.get(f"/jobs/{job_id}").json())["status"] in ("completed", "failed") and j
+            ),
+            timeout=180,
+            what=f"job {job_id} ends",
+        )
+        assert job["status"] == "completed", job
+        book_images = api.get(f"/books/{book_id}").json()["images"]
+
+    # Postgres holds the outcome the worker recorded...
+    row = _job_row(fleet.account, job_id)
+    assert row["status"] == "completed"
+    assert row["model_used"] in ("u2net", "u2netp")
+    assert row["background_color"] in ("black", "white")
+    # ...and the bucket the processed PNG, under the prefix, at the key the result row names.
+    (result,) = [image for image in book_images if image["id"] == row["result_image_id"]]
+    assert result["source_image_id"] == uploaded.json()["image"]["id"]
+    body = (
+        fleet.account.client("s3")
+        .get_object(Bucket=fleet.account.bucket, Key=f"books/{result['s3_key']}")["Body"]
+        .read()
+    )
+    with Image.open(io.BytesIO(body)) as png:
+        assert png.format == "PNG"
+        assert png.size == Image.open(io.BytesIO(_photo())).size
+
+    # Flower (containerised) lists the worker and the task, from the events bus.
+    try:
+        workers = wait_until(
+            lambda: fleet.flower_get("/api/workers").json(),
+            timeout=60,
+            what="Flower lists a worker",
+        )
+    except TimeoutError as error:
+        log = fleet.containers["flower"].logs()
+        raise AssertionError(f"{error}; Flower's log:\n{log}") from error
+    assert any(name.startswith("celery@") for name in workers), workers
+    tasks = wait_until(
+        lambda: {
+            task_id: task
+            for task_id, task in fleet.flower_get("/api/tasks").json().items()
+            if task["name"] == "worker.tasks.process_image" and task["state"] == "SUCCESS"
+        },
+        timeout=60,
+        what="Flower lists the succeeded task",
+    )
+    assert any(job_id in str(task["args"]) for task in tasks.values()), tasks
+
+
+def test_the_worker_loaded_its_models_in_every_pool_process(fleet: Fleet) -> None:
+    """The numba cache copied into /tmp must be writable by uid 10001 (it was not)."""
+    log = fleet.containers["worker"].logs()
+    assert "Signal handler" not in log, log[-3000:]
+    assert log.count("loaded models u2net, u2netp") == 2, log[-3000:]
+
+
+@pytest.mark.parametrize("service", ["api", "worker", "beat", "flower"])
+def test_every_health_check_passes_on_a_healthy_container(fleet: Fleet, service: str) -> None:
+    checks = fleet.checks(service)
+    assert healthchecks.failures(checks, fleet.containers[service]) == {}
+
+
+def test_flower_stays_closed_without_credentials(fleet: Fleet) -> None:
+    for path in ("/", "/workers", "/api/workers", "/api/tasks", "/metrics", "/healthcheck"):
+        assert httpx.get(f"{FLOWER_URL}{path}", timeout=10).status_code == 401, path
+    assert fleet.flower_get("/metrics").status_code == 200
+
+
+def _signal_all(container: podman.Container, signum: int) -> None:
+    """Every process of the container but its init (PID 1 inside: podman's catatonit)."""
+    for pid in container.host_pids()[1:]:
+        os.kill(pid, signum)
+
+
+def test_a_frozen_flower_fails_its_health_checks(fleet: Fleet) -> None:
+    flower = fleet.containers["flower"]
+    _signal_all(flower, signal.SIGSTOP)
+    try:
+        assert healthchecks.passes(fleet.checks("flower"), flower) == {}
+    finally:
+        _signal_all(flower, signal.SIGCONT)
+    assert healthchecks.failures(fleet.checks("flower"), flower) == {}
+
+
+def test_a_beat_stuck_for_ten_minutes_fails_its_health_checks(fleet: Fleet) -> None:
+    beat = fleet.containers["beat"]
+    _signal_all(beat, signal.SIGSTOP)
+    try:
+        # What ten minutes without a tick leave behind: a schedule file not written since.
+        aged = beat.exec(["sh", "-c", "touch -d '-11 minutes' /tmp/celerybeat-schedule*"])
+        assert aged.passed, aged.output
+        assert healthchecks.passes(fleet.checks("beat"), beat) == {}
+    finally:
+        _signal_all(beat, signal.SIGCONT)
+
+
+def test_the_api_with_its_database_gone_fails_its_health_checks(fleet: Fleet) -> None:
+    api = fleet.containers["api"]
+    with psycopg.connect(servers.POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE "{fleet.account.database_name}" WITH (FORCE)')
+    assert healthchecks.passes(fleet.checks("api"), api) == {}
+    # Liveness, which the load balancer probes, still answers: the process is up.
+    assert _answers(f"{API_URL}/health")

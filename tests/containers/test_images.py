@@ -1,0 +1,55 @@
+"""The two images as built: their configuration, what they hold, and that what they hold runs
+as uid 10001 on a read-only root."""
+
+from __future__ import annotations
+
+import pytest
+
+from devtools import podman
+
+pytestmark = pytest.mark.container
+
+
+@pytest.mark.parametrize("target", ["runtime", "api"])
+def test_the_image_keeps_its_health_check_and_runs_as_uid_10001(
+    images: dict[str, str], target: str
+) -> None:
+    config = podman.image_config(images[target])
+    assert config["User"] == "10001:10001"
+    # buildah drops HEALTHCHECK from OCI-format images; the build asks for the docker format.
+    assert config["Healthcheck"] is not None
+    assert config["Healthcheck"]["Test"][0] == "CMD", config["Healthcheck"]
+
+
+def test_the_api_image_starts_its_console_scripts_and_holds_no_model_stack(
+    images: dict[str, str],
+) -> None:
+    # Its venv was built at another path and copied: every shebang pointed nowhere.
+    for script in ("uvicorn", "alembic", "celery"):
+        result = podman.run_once(images["api"], [script, "--version"])
+        assert result.passed, (script, result.output)
+    absent = podman.run_once(
+        images["api"],
+        [
+            "python",
+            "-c",
+            "import importlib.util as u, sys; "
+            "found = [m for m in ('rembg', 'onnxruntime', 'numba', 'flower') if u.find_spec(m)]; "
+            "sys.exit(f'present: {found}' if found else 0)",
+        ],
+    )
+    assert absent.passed, absent.output
+
+
+def test_the_runtime_image_holds_verified_models_and_a_warm_jit_cache(
+    images: dict[str, str],
+) -> None:
+    verified = podman.run_once(images["runtime"], ["image-processor", "models", "verify"])
+    assert verified.passed, verified.output
+    assert "u2net: /opt/u2net/u2net.onnx ok" in verified.output
+    # The entrypoint copies the build's numba cache to /tmp and leaves it writable for 10001.
+    cache = podman.run_once(
+        images["runtime"], ["sh", "-c", "test -w /tmp/numba && ls /tmp/numba | wc -l"]
+    )
+    assert cache.passed, cache.output
+    assert int(cache.output.split()[-1]) > 0
