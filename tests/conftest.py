@@ -12,18 +12,13 @@ from pathlib import Path
 import pytest
 
 from app.settings import Settings, get_settings
+from devtools.ecs_local import AWS_CREDENTIALS
 from tests import servers
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Dummy credentials for moto_server: boto3 signs requests, moto ignores the keys.
-AWS_TEST_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_REGION": "us-east-1",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
+AWS_TEST_ENV = {**AWS_CREDENTIALS, "AWS_SESSION_TOKEN": "testing"}
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -27,9 +27,7 @@ async def liveness() -> Liveness:
 )
 def ready(settings: SettingsDep) -> JSONResponse:
     """The process answers and so does its database: the container health check."""
-    report = Readiness.model_validate(readiness(settings))
-    status_code = 503 if report.status == "unhealthy" else 200
-    return JSONResponse(status_code=status_code, content=report.model_dump(mode="json"))
+    return _answer(Readiness.model_validate(readiness(settings)))
 
 
 @router.get(
@@ -39,7 +37,10 @@ def ready(settings: SettingsDep) -> JSONResponse:
 )
 def deep(settings: SettingsDep) -> JSONResponse:
     """Database, bucket, queue and dead-letter queue counts, event bus; 503 when unhealthy."""
-    report = DeepHealth.model_validate(deep_health(settings))
+    return _answer(DeepHealth.model_validate(deep_health(settings)))
+
+
+def _answer(report: Readiness | DeepHealth) -> JSONResponse:
     status_code = 503 if report.status == "unhealthy" else 200
     return JSONResponse(status_code=status_code, content=report.model_dump(mode="json"))
 

@@ -52,25 +52,15 @@ def passes(checks: list[HealthCheck], container: podman.Container) -> dict[str, 
     return {source: result.output for source, result in results.items() if result.passed}
 
 
-def wait_until_passing(
-    checks: list[HealthCheck], container: podman.Container, *, timeout: float
+def wait_until(
+    checks: list[HealthCheck], container: podman.Container, *, passing: bool, timeout: float
 ) -> dict[str, str]:
-    """What a start period is for: poll until every check passes; returns the failures left."""
+    """Poll until every check passes (what a start period is for), or until none does;
+    returns the checks still on the wrong side, with what they printed."""
+    wrong_side = failures if passing else passes
     deadline = time.monotonic() + timeout
-    failing = failures(checks, container)
-    while failing and time.monotonic() < deadline:
+    left = wrong_side(checks, container)
+    while left and time.monotonic() < deadline:
         time.sleep(2)
-        failing = failures(checks, container)
-    return failing
-
-
-def wait_until_failing(
-    checks: list[HealthCheck], container: podman.Container, *, timeout: float
-) -> dict[str, str]:
-    """Poll until no check passes; returns the checks still passing."""
-    deadline = time.monotonic() + timeout
-    passing = passes(checks, container)
-    while passing and time.monotonic() < deadline:
-        time.sleep(2)
-        passing = passes(checks, container)
-    return passing
+        left = wrong_side(checks, container)
+    return left

@@ -96,8 +96,8 @@ def fleet(images: dict[str, str], account: LocalAccount) -> Iterator[Fleet]:
         started["beat"].wait_for_log("beat: Starting...", timeout=120)
         fleet = Fleet(account, images, started)
         for service in ("api", "worker", "beat", "flower"):  # as a start period would
-            failing = healthchecks.wait_until_passing(
-                fleet.checks(service), started[service], timeout=180
+            failing = healthchecks.wait_until(
+                fleet.checks(service), started[service], passing=True, timeout=180
             )
             assert failing == {}, (failing, started[service].logs()[-3000:])
         yield fleet
