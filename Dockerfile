@@ -63,6 +63,7 @@ RUN groupadd --system --gid 10001 app \
  && useradd --system --uid 10001 --gid app --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin app
 COPY --chmod=0755 docker/entrypoint.sh /usr/local/bin/image-processor-entrypoint
+COPY --chmod=0755 docker/healthcheck.sh /usr/local/bin/image-processor-healthcheck
 COPY docker/local_setup.py docker/smoke_test.py /opt/image-processor/
 WORKDIR /tmp
 ENTRYPOINT ["image-processor-entrypoint"]
@@ -73,9 +74,10 @@ FROM base AS api
 COPY --from=builder-api /opt/venv /opt/venv
 USER 10001:10001
 EXPOSE 8000
-# Ready: the process answers and its database does (app/healthcheck.py).
+# The check of the process type the container runs (docker/healthcheck.sh); for the api:
+# ready while its database answers (app/healthcheck.py).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-  CMD ["python", "-m", "app.healthcheck"]
+  CMD ["image-processor-healthcheck"]
 CMD ["api"]
 
 # ---------------------------------------------------------------------------------------------
@@ -103,6 +105,8 @@ RUN image-processor models fetch \
  && chmod -R a+rX,a-w /opt/numba-cache
 USER 10001:10001
 EXPOSE 8000 5555
+# The check of the process type the container runs (docker/healthcheck.sh): worker, beat,
+# flower or api, so a container of any of them started with no override is checked right.
 HEALTHCHECK --interval=30s --timeout=20s --start-period=60s --retries=3 \
-  CMD ["python", "-m", "worker.healthcheck"]
+  CMD ["image-processor-healthcheck"]
 CMD ["worker"]

@@ -22,6 +22,8 @@ fi
 
 process="${1:-worker}"
 [ "$#" -gt 0 ] && shift
+# The image's one HEALTHCHECK (docker/healthcheck.sh) runs the check of this process type.
+printf '%s\n' "$process" >/tmp/image-processor.process
 
 case "$process" in
   api)

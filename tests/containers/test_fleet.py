@@ -48,13 +48,13 @@ class Fleet:
         return httpx.get(f"{FLOWER_URL}{path}", auth=(user, password), timeout=10)
 
     def checks(self, service: str) -> list[healthchecks.HealthCheck]:
-        """The checks ECS and compose run for the service, and the image's own where the
-        service is the image's default command (a task definition overrides it otherwise)."""
+        """The checks ECS, compose and the image itself run for the service."""
         image = self.images["api" if service == "api" else "runtime"]
-        found = [healthchecks.ecs(self.account, service, image), healthchecks.compose(service)]
-        if service in ("api", "worker"):
-            found.append(healthchecks.dockerfile(image))
-        return found
+        return [
+            healthchecks.ecs(self.account, service, image),
+            healthchecks.compose(service),
+            healthchecks.dockerfile(image),
+        ]
 
 
 def wait_until(condition: Callable[[], Any], *, timeout: float, what: str) -> Any:

@@ -18,7 +18,7 @@ def test_the_image_keeps_its_health_check_and_runs_as_uid_10001(
     assert config["User"] == "10001:10001"
     # buildah drops HEALTHCHECK from OCI-format images; the build asks for the docker format.
     assert config["Healthcheck"] is not None
-    assert config["Healthcheck"]["Test"][0] == "CMD", config["Healthcheck"]
+    assert config["Healthcheck"]["Test"] == ["CMD", "image-processor-healthcheck"]
 
 
 def test_the_api_image_starts_its_console_scripts_and_holds_no_model_stack(
