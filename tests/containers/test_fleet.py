@@ -163,7 +163,9 @@ def test_a_photo_uploaded_to_the_api_is_processed_by_the_worker_and_seen_in_flow
     # Flower (containerised) lists the worker and the task, from the events bus.
     try:
         workers = wait_until(
-            lambda: fleet.flower_get("/api/workers").json(),
+            # refresh=1: Flower asks the workers over the bus now. Without it, /api/workers
+            # holds what Flower's start-up inspect found, empty when the worker came up later.
+            lambda: fleet.flower_get("/api/workers?refresh=1").json(),
             timeout=60,
             what="Flower lists a worker",
         )
