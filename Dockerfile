@@ -72,6 +72,12 @@ ENTRYPOINT ["image-processor-entrypoint"]
 # api: the small image for the API and migrations only (enqueues by task name, never imports rembg).
 FROM base AS api
 COPY --from=builder-api /opt/venv /opt/venv
+# The commit this image was built from (CI: --build-arg BUILD_COMMIT=$GITHUB_SHA), as
+# Settings.build_commit for the smoke test's answer and as the OCI revision label for people
+# and scanners. Declared after the last RUN, so a new commit rebuilds no layer.
+ARG BUILD_COMMIT=unknown
+ENV BUILD_COMMIT=${BUILD_COMMIT}
+LABEL org.opencontainers.image.revision=${BUILD_COMMIT}
 USER 10001:10001
 EXPOSE 8000
 # The check of the process type the container runs (docker/healthcheck.sh); for the api:
@@ -103,6 +109,10 @@ RUN image-processor models fetch \
  && chmod -R a+rX,a-w /opt/u2net \
  && NUMBA_CACHE_DIR=/opt/numba-cache image-processor warmup \
  && chmod -R a+rX,a-w /opt/numba-cache
+# The commit this image was built from, as in the api stage; after the last RUN on purpose.
+ARG BUILD_COMMIT=unknown
+ENV BUILD_COMMIT=${BUILD_COMMIT}
+LABEL org.opencontainers.image.revision=${BUILD_COMMIT}
 USER 10001:10001
 EXPOSE 8000 5555
 # The check of the process type the container runs (docker/healthcheck.sh): worker, beat,

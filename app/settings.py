@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.time_limits import time_limit_problems
+
 Environment = Literal["local", "test", "staging", "production"]
 
 
@@ -42,11 +44,12 @@ class Settings(BaseSettings):
     # --- queue ----------------------------------------------------------------
     broker_url: str = "sqs://"
     image_processing_queue_name: str = "image-processing"
-    # SQS hides a received message for this long. It must stay above the hard
-    # time limit, so a running task is never handed to a second worker.
-    sqs_visibility_timeout: int = 900
-    task_soft_time_limit: int = 240
-    task_time_limit: int = 300
+    # soft < hard <= 110 s (Fargate's 120 s stopTimeout less a margin) and the visibility
+    # timeout 2-4x the hard limit: app/time_limits.py says why. Measured with one thread:
+    # 1.3-1.8 s for a 1.9 MP photo, 2.7-5.8 s for a 48 MP one (near the largest accepted).
+    sqs_visibility_timeout: int = 300
+    task_soft_time_limit: int = 90
+    task_time_limit: int = 100
 
     # --- storage --------------------------------------------------------------
     storage_backend: Literal["s3", "local"] = "s3"
@@ -77,9 +80,6 @@ class Settings(BaseSettings):
     model_chain: Annotated[list[str], NoDecode] = ["u2net", "u2netp"]
     u2net_home: Path = Path("~/.u2net").expanduser()
     numba_cache_dir: Path = Path("/tmp/numba")  # noqa: S108 - the documented JIT cache
-    # 0 lets onnxruntime pick (one thread per core); a worker running N
-    # processes on C cores sets C // N so the processes do not fight.
-    ort_intra_op_threads: int = 0
     max_image_dimension: int = 4096
     # Decompression-bomb guard: images whose header claims more pixels than
     # this are refused before a single pixel is decoded (50 MP covers 8000x6000).
@@ -101,6 +101,14 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 25 * 1024 * 1024
 
     # --- worker ---------------------------------------------------------------
+    # Pool processes per worker container, and onnxruntime intra-op threads per process
+    # (0: the container's cores divided by the processes). Measured on 2 vCPU (README
+    # "Performance"): two one-thread processes drain the most photos per second.
+    worker_concurrency: int = Field(default=2, ge=1)
+    ort_intra_op_threads: int = Field(default=0, ge=0)
+    # The commit the image was built from (the Dockerfile's BUILD_COMMIT); the deploy's smoke
+    # test compares the answering worker's with the one it deployed.
+    build_commit: str = "unknown"
     # Touched by the consumer while it runs; `python -m worker.healthcheck` reads it.
     worker_heartbeat_file: Path = Path("/tmp/image-processor-worker.alive")  # noqa: S108
 
@@ -128,10 +136,13 @@ class Settings(BaseSettings):
     def _check_consistency(self) -> Settings:
         if not self.model_chain:
             raise ValueError("MODEL_CHAIN names no model")
-        if self.task_soft_time_limit >= self.task_time_limit:
-            raise ValueError("TASK_SOFT_TIME_LIMIT must be below TASK_TIME_LIMIT")
-        if self.task_time_limit >= self.sqs_visibility_timeout:
-            raise ValueError("TASK_TIME_LIMIT must be below SQS_VISIBILITY_TIMEOUT")
+        problems = time_limit_problems(
+            soft=self.task_soft_time_limit,
+            hard=self.task_time_limit,
+            visibility=self.sqs_visibility_timeout,
+        )
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     @property

@@ -29,7 +29,8 @@ case "$process" in
   api)
     exec uvicorn app.main:app --host 0.0.0.0 --port 8000 "$@" ;;
   worker)
-    exec celery -A worker.celery_app worker --loglevel=INFO --concurrency=2 "$@" ;;
+    # Pool size and threads come from WORKER_CONCURRENCY and ORT_INTRA_OP_THREADS.
+    exec celery -A worker.celery_app worker --loglevel=INFO "$@" ;;
   beat)
     # The schedule file lives on the writable /tmp: the root filesystem is read-only.
     exec celery -A worker.celery_app beat --loglevel=INFO --schedule=/tmp/celerybeat-schedule "$@" ;;

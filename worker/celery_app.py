@@ -28,6 +28,8 @@ def worker_config(settings: Settings) -> dict[str, Any]:
         # One message in hand per process: a 0.7 s task must not hold a second
         # message invisible for 15 minutes while another worker sits idle.
         worker_prefetch_multiplier=1,
+        # Pool processes (WORKER_CONCURRENCY); each loads the model chain once.
+        worker_concurrency=settings.worker_concurrency,
         # Well under the SQS visibility timeout (checked by Settings): a task is
         # killed long before SQS would hand its message to another worker.
         task_soft_time_limit=settings.task_soft_time_limit,

@@ -11,6 +11,7 @@ from app.aws import aws_client
 from app.celery_config import resolve_queue_url
 from app.logging_setup import configure_logging
 from app.settings import Settings, get_settings
+from app.time_limits import time_limit_problems
 from worker import healthcheck, runtime
 from worker.model_registry import UnknownModelError
 from worker.provisioning import ModelFileError
@@ -18,6 +19,7 @@ from worker.provisioning import ModelFileError
 log = logging.getLogger(__name__)
 
 _threads_per_process = 1
+_concurrency = 1
 
 
 @signals.setup_logging.connect
@@ -28,7 +30,7 @@ def _setup_logging(**_: Any) -> None:
 @signals.worker_init.connect
 def _check_models_before_forking(sender: Any, **_: Any) -> None:
     """In the main process, before the pool starts: every model file present and intact."""
-    global _threads_per_process
+    global _threads_per_process, _concurrency
     settings = get_settings()
     try:
         runtime.verify_model_chain(settings)
@@ -38,7 +40,8 @@ def _check_models_before_forking(sender: Any, **_: Any) -> None:
         log.critical("worker cannot start: %s", error)
         # SystemExit is not an Exception, so Celery's signal dispatch lets it end the worker.
         raise SystemExit(f"worker cannot start: {error}") from None
-    _threads_per_process = runtime.threads_per_process(int(sender.concurrency or 1))
+    _concurrency = int(sender.concurrency or 1)
+    _threads_per_process = runtime.threads_per_process(settings, _concurrency)
     runtime.prepare_environment(settings)
     # Import the heavy modules once here; forked children share the loaded pages.
     import rembg.sessions  # noqa: F401
@@ -49,7 +52,7 @@ class QueueMisconfiguredError(RuntimeError):
 
 
 def check_queue_visibility(settings: Settings) -> None:
-    """The queue's own VisibilityTimeout (set by terraform) must exceed the hard time limit.
+    """The queue's own VisibilityTimeout (set by terraform) must fit the time limits' rule.
 
     kombu sends no visibility timeout when it receives from a predefined queue, so
     the queue attribute, not SQS_VISIBILITY_TIMEOUT, is what SQS applies.
@@ -59,11 +62,13 @@ def check_queue_visibility(settings: Settings) -> None:
         QueueUrl=resolve_queue_url(settings), AttributeNames=["VisibilityTimeout"]
     )["Attributes"]
     visibility = int(attributes["VisibilityTimeout"])
-    if visibility <= settings.task_time_limit:
+    problems = time_limit_problems(
+        soft=settings.task_soft_time_limit, hard=settings.task_time_limit, visibility=visibility
+    )
+    if problems:
         raise QueueMisconfiguredError(
-            f"queue {settings.image_processing_queue_name!r} has VisibilityTimeout {visibility} s, "
-            f"not above TASK_TIME_LIMIT {settings.task_time_limit} s: a running task's message "
-            "would be delivered to a second worker"
+            f"queue {settings.image_processing_queue_name!r} has VisibilityTimeout {visibility} s: "
+            + "; ".join(problems)
         )
     if visibility != settings.sqs_visibility_timeout:
         log.warning(
@@ -71,6 +76,16 @@ def check_queue_visibility(settings: Settings) -> None:
             visibility,
             settings.sqs_visibility_timeout,
         )
+
+
+@signals.worker_ready.connect
+def _report_pool(**_: Any) -> None:
+    """Logged once logging is set up (worker_init runs before it): the layout in use."""
+    log.info(
+        "worker pool: %s process(es), %s onnxruntime thread(s) each",
+        _concurrency,
+        _threads_per_process,
+    )
 
 
 @signals.worker_process_init.connect

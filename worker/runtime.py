@@ -35,8 +35,11 @@ def verify_model_chain(settings: Settings) -> None:
         verify_model(get_spec(name), settings.u2net_home)
 
 
-def threads_per_process(concurrency: int) -> int:
-    """Split the cores between the pool's processes so their onnxruntime pools do not fight."""
+def threads_per_process(settings: Settings, concurrency: int) -> int:
+    """ORT_INTRA_OP_THREADS when set; else the cores split between the pool's processes, so
+    their onnxruntime pools do not fight."""
+    if settings.ort_intra_op_threads:
+        return settings.ort_intra_op_threads
     return max(1, (os.cpu_count() or 1) // max(1, concurrency))
 
 

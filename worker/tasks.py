@@ -87,9 +87,11 @@ def sweep_jobs() -> dict[str, object]:
 
 @app.task(name="worker.tasks.smoke_test")
 def smoke_test() -> dict[str, Any]:
-    """Answers the deploy pipeline: this image's version and the models this process loaded."""
+    """Answers the deploy pipeline: this image's version and commit, and the models this process
+    loaded (the smoke test compares the commit with the one it deployed)."""
     return {
         "version": __version__,
+        "commit": get_settings().build_commit,
         "models": runtime.loaded_model_names(),
         "hostname": socket.gethostname(),
     }

@@ -104,7 +104,10 @@ def infrastructure(moto_endpoint: str) -> Infrastructure:
     redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}
     queue_url = sqs.create_queue(
         QueueName=queue_name,
-        Attributes={"RedrivePolicy": json.dumps(redrive), "VisibilityTimeout": "900"},
+        Attributes={
+            "RedrivePolicy": json.dumps(redrive),
+            "VisibilityTimeout": str(Settings().sqs_visibility_timeout),
+        },
     )["QueueUrl"]
     bucket = f"images-{suffix}"
     boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1").create_bucket(

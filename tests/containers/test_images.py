@@ -3,6 +3,8 @@ as uid 10001 on a read-only root."""
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from devtools import podman
@@ -19,6 +21,12 @@ def test_the_image_keeps_its_health_check_and_runs_as_uid_10001(
     # buildah drops HEALTHCHECK from OCI-format images; the build asks for the docker format.
     assert config["Healthcheck"] is not None
     assert config["Healthcheck"]["Test"] == ["CMD", "image-processor-healthcheck"]
+    # The commit it was built from, which the deploy's smoke test compares (.ci/build-images).
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert f"BUILD_COMMIT={commit}" in config["Env"]
+    assert config["Labels"]["org.opencontainers.image.revision"] == commit
 
 
 def test_the_api_image_starts_its_console_scripts_and_holds_no_model_stack(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from app.settings import Settings
 from tests.deploy.checks import REPO_ROOT
 from tests.deploy.conftest import find_tool, replace_in, run
 
@@ -15,7 +16,7 @@ ENTRYPOINT = REPO_ROOT / "docker" / "entrypoint.sh"
 # The process types and their commands: the contract with app/ and worker/.
 CONTRACT_COMMANDS = {
     "api": "uvicorn app.main:app --host 0.0.0.0 --port 8000",
-    "worker": "celery -A worker.celery_app worker --loglevel=INFO --concurrency=2",
+    "worker": "celery -A worker.celery_app worker --loglevel=INFO",
     "beat": "celery -A worker.celery_app beat --loglevel=INFO",
     "flower": "python -m worker.flower",
     "migrate": "python -m app.migrate",
@@ -207,3 +208,64 @@ def test_entrypoint_passes_shellcheck(planted) -> None:
     result = run([shellcheck, "docker/entrypoint.sh"], cwd=root)
     assert result.returncode != 0
     assert "SC2086" in result.stdout
+
+
+def stages(dockerfile: Path) -> dict[str, list[tuple[str, str]]]:
+    """The instructions of each named stage (`FROM ... AS name`), in order."""
+    named: dict[str, list[tuple[str, str]]] = {}
+    current: list[tuple[str, str]] = []
+    for keyword, args in instructions(dockerfile):
+        if keyword == "FROM":
+            current = named.setdefault(args.split()[-1], [])
+        else:
+            current.append((keyword, args))
+    return named
+
+
+def build_commit_problems(dockerfile: Path) -> list[str]:
+    """Both final images carry the commit they were built from (the deploy's smoke test
+    compares it), declared after the stage's last RUN so that a new commit rebuilds nothing."""
+    default = Settings.model_fields["build_commit"].default
+    problems = []
+    for stage in ("api", "runtime"):
+        steps = stages(dockerfile).get(stage, [])
+        declared = [
+            i for i, step in enumerate(steps) if step[0] == "ARG" and "BUILD_COMMIT" in step[1]
+        ]
+        if not declared:
+            problems.append(f"{stage}: no ARG BUILD_COMMIT")
+            continue
+        if steps[declared[0]][1] != f"BUILD_COMMIT={default}":
+            problems.append(f"{stage}: ARG BUILD_COMMIT must default to {default!r}, as Settings")
+        after = steps[declared[0] :]
+        if ("ENV", "BUILD_COMMIT=${BUILD_COMMIT}") not in after:
+            problems.append(f"{stage}: no ENV BUILD_COMMIT=${{BUILD_COMMIT}}")
+        if ("LABEL", "org.opencontainers.image.revision=${BUILD_COMMIT}") not in after:
+            problems.append(f"{stage}: no LABEL org.opencontainers.image.revision")
+        if any(keyword == "RUN" for keyword, _ in after):
+            problems.append(f"{stage}: a RUN after ARG BUILD_COMMIT reruns on every commit")
+    return problems
+
+
+def test_both_images_carry_their_commit() -> None:
+    assert build_commit_problems(DOCKERFILE) == []
+
+
+def test_planted_api_image_without_its_commit_is_refused(planted) -> None:
+    root = planted("Dockerfile")
+    replace_in(root / "Dockerfile", "ENV BUILD_COMMIT=${BUILD_COMMIT}\n", "", count=1)
+    assert build_commit_problems(root / "Dockerfile") == [
+        "api: no ENV BUILD_COMMIT=${BUILD_COMMIT}"
+    ]
+
+
+def test_planted_commit_above_the_model_layer_is_refused(planted) -> None:
+    root = planted("Dockerfile")
+    replace_in(
+        root / "Dockerfile",
+        "RUN image-processor models fetch",
+        "ARG BUILD_COMMIT=unknown\nRUN image-processor models fetch",
+    )
+    assert build_commit_problems(root / "Dockerfile") == [
+        "runtime: a RUN after ARG BUILD_COMMIT reruns on every commit"
+    ]

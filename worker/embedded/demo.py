@@ -107,7 +107,7 @@ def start_stack(supervisor: Supervisor, env: dict[str, str], run_dir: Path) -> h
     if migrate.wait(timeout=120) != 0:
         supervisor.check_alive("migrate")
     celery = [str(BIN / "celery"), "-A", "worker.celery_app"]
-    supervisor.start("worker", [*celery, "worker", "--concurrency", "2", "--loglevel", "INFO"])
+    supervisor.start("worker", [*celery, "worker", "--loglevel", "INFO"])
     beat_file = str(run_dir / "celerybeat-schedule")
     supervisor.start("beat", [*celery, "beat", "--loglevel", "INFO", "--schedule", beat_file])
     port = int(env["API_PORT"])

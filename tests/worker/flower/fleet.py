@@ -20,7 +20,7 @@ import pytest
 from celery import Celery
 
 from app import aws
-from app.settings import get_settings
+from app.settings import Settings, get_settings
 from tests import servers
 from tests.conftest import REPO_ROOT
 from worker.celery_app import create_app
@@ -108,7 +108,11 @@ def create_queues(endpoint: str, name: str) -> None:
     policy = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"})
     # As terraform: the visibility timeout above the hard time limit (the worker checks it).
     sqs.create_queue(
-        QueueName=name, Attributes={"RedrivePolicy": policy, "VisibilityTimeout": "900"}
+        QueueName=name,
+        Attributes={
+            "RedrivePolicy": policy,
+            "VisibilityTimeout": str(Settings().sqs_visibility_timeout),
+        },
     )
 
 

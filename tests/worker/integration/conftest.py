@@ -83,4 +83,6 @@ def start_workers(tmp_path: Path) -> Iterator[Callable[..., RunningWorker]]:
 @pytest.fixture(scope="session")
 def reference_models(model_home: Path) -> list[OnnxMaskModel]:
     """The chain as a pool process of a concurrency-2 worker loads it (one thread on 2 cores)."""
-    return load_models(["u2net", "u2netp"], home=model_home, threads=threads_per_process(2))
+    return load_models(
+        ["u2net", "u2netp"], home=model_home, threads=threads_per_process(Settings(), 2)
+    )

@@ -50,8 +50,9 @@ def test_undecodable_messages_end_in_the_dead_letter_queue_and_others_complete(
     settings = app_settings(
         model_chain="u2net,u2netp",
         u2net_home=str(model_home),
-        task_soft_time_limit=VISIBILITY_TIMEOUT_S - 5,
-        task_time_limit=VISIBILITY_TIMEOUT_S - 3,
+        # The hard limit half the visibility timeout (the rule's floor); a photo takes ~2 s.
+        task_soft_time_limit=VISIBILITY_TIMEOUT_S // 2 - 2,
+        task_time_limit=VISIBILITY_TIMEOUT_S // 2,
         sqs_visibility_timeout=VISIBILITY_TIMEOUT_S,
     )
     sqs = infrastructure.sqs()

@@ -144,7 +144,7 @@ def test_the_same_message_delivered_twice_gives_one_result(
 ) -> None:
     # A short hard limit: a duplicate that finds the job held retries once the
     # holder's claim could be stale (the hard limit), so it is seen through here.
-    settings = short_limits_settings(soft=15, hard=20, visibility=30)
+    settings = short_limits_settings(soft=15, hard=20, visibility=40)
     book_id = records.create_book(client)
     response = records.upload(client, book_id, _jpeg((640, 480)), name="a.jpg", primary=True)
     job_id, image_id = response.json()["job"]["id"], response.json()["image"]["id"]

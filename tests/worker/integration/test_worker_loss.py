@@ -58,7 +58,7 @@ def test_a_pool_process_killed_mid_task_is_redelivered_and_completes_once(
     start_workers: Callable[..., RunningWorker],
 ) -> None:
     # Shortened so the test sees redelivery and the dead claim going stale.
-    settings = short_limits_settings(soft=30, hard=35, visibility=45)
+    settings = short_limits_settings(soft=15, hard=20, visibility=45)
     worker = start_workers(settings)
     job_id = records.enqueue_direct(infrastructure, _jpeg())
 

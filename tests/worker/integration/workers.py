@@ -147,7 +147,7 @@ class RunningWorker:
 
 
 def start_worker(
-    settings: Settings, *, logs: Path, concurrency: int = 2, **env_overrides: str
+    settings: Settings, *, logs: Path, concurrency: int | None = 2, **env_overrides: str
 ) -> RunningWorker:
     """`celery worker` as the container runs it (prefork), in its own process group."""
     tag = uuid.uuid4().hex[:8]
@@ -163,8 +163,7 @@ def start_worker(
             "worker",
             "--pool",
             "prefork",
-            "--concurrency",
-            str(concurrency),
+            *(["--concurrency", str(concurrency)] if concurrency else []),
             "--without-heartbeat",
             "--loglevel",
             "INFO",
