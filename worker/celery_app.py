@@ -44,10 +44,12 @@ def worker_config(settings: Settings) -> dict[str, Any]:
         # bound memory growth from fragmented image buffers.
         worker_max_tasks_per_child=500,
         worker_hijack_root_logger=False,
-        # Never lose the task in flight on shutdown: with acks_late an unfinished
-        # message goes back to SQS instead of being acknowledged.
+        # When the broker connection is lost, cancel the running tasks instead of acking
+        # them later on a new connection: with acks_late their messages go back to SQS.
         worker_cancel_long_running_tasks_on_connection_loss=True,
         beat_schedule=beat_schedule(settings),
+        # Beat runs the sweeps in its own process, never through the work queue.
+        beat_scheduler="worker.beat_scheduler:InProcessScheduler",
     )
     # Flower: the consumer whose events and pidbox ride the events bus (worker/monitoring/).
     config.update(monitoring_config(settings))
@@ -59,8 +61,6 @@ def beat_schedule(settings: Settings) -> dict[str, Any]:
         "sweep-jobs": {
             "task": "worker.tasks.sweep_jobs",
             "schedule": settings.sweep_interval_seconds,
-            # A sweep that has not started by the next tick is superseded by it.
-            "options": {"expires": settings.sweep_interval_seconds},
         }
     }
 
