@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -21,6 +20,8 @@ import psycopg
 from sqlalchemy import create_engine
 
 from app.migrate import upgrade
+from app.settings import Settings
+from worker.embedded.infra import create_local_infrastructure
 
 VENV_BIN = Path(sys.executable).parent
 AWS_ENV = {
@@ -134,18 +135,11 @@ def postgres_database(admin_url: str) -> Iterator[str]:
 
 
 def create_infrastructure(endpoint: str, *, queue_name: str, bucket: str) -> str:
-    """What terraform makes: the bucket, the queue and its DLQ. Returns the queue URL."""
-    sqs = boto3.client("sqs", endpoint_url=endpoint, region_name="us-east-1")
-    dlq_url = sqs.create_queue(QueueName=f"{queue_name}-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"})
-    queue_url = sqs.create_queue(QueueName=queue_name, Attributes={"RedrivePolicy": redrive})[
-        "QueueUrl"
-    ]
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket=bucket)
-    return str(queue_url)
+    """What terraform makes, by the one local creator. Returns the queue URL."""
+    settings = Settings(
+        aws_endpoint_url=endpoint, image_processing_queue_name=queue_name, images_bucket=bucket
+    )
+    return create_local_infrastructure(settings)["queue_url"]
 
 
 @contextmanager
