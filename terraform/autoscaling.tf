@@ -1,14 +1,33 @@
 # Worker autoscaling on the SQS backlog per task, from zero and back to zero.
 #
-#   0 tasks, messages arrive   -> alarm worker_work_waiting_at_zero -> step policy sets 1..max
-#                                 tasks at once, by backlog size (a 10 000-image burst: max)
+#   0 tasks, messages arrive   -> alarm worker_work_waiting_at_zero -> step policy starts one task
+#                                 per worker_backlog_per_task_target waiting messages, up to max
+#                                 (101 waiting, target 100: 2 tasks; a 10 000-image burst: max)
 #   1..max tasks               -> target tracking keeps (waiting + in flight) / running tasks
 #                                 near worker_backlog_per_task_target
 #   queue empty for N minutes  -> alarm worker_queue_idle -> step policy sets 0 tasks
 #
-# A scale-in stops tasks with SIGTERM: Celery's warm shutdown finishes the running task within
-# stopTimeout (120 s, Fargate's maximum); a task that outlives it is not acknowledged (acks_late)
-# and SQS hands it out again after the visibility timeout.
+# A scale-in (or a Spot reclaim) stops tasks with SIGTERM: Celery's warm shutdown finishes the
+# running task, which the hard time limit (at most 110 s) ends within stopTimeout (120 s,
+# Fargate's maximum); a task killed anyway is not acknowledged (acks_late), and SQS hands its
+# message out again after the visibility timeout.
+
+# Scale-out from zero in steps: k tasks for (k-1)*T < waiting <= k*T messages, T being
+# worker_backlog_per_task_target, so the first tasks match the backlog instead of the maximum.
+# Bounds are relative to the alarm threshold (1 waiting message), lower bound inclusive and
+# upper exclusive: step k spans [(k-1)*T, k*T) above 1, i.e. waiting in ((k-1)*T, k*T]. The last
+# step is open-ended and sets worker_max_count. Application Auto Scaling allows 20 steps per
+# policy (its default quota), so a fleet larger than 20 tasks jumps from 19 to the maximum.
+locals {
+  worker_scale_out_step_count = min(var.worker_max_count, 20)
+  worker_scale_out_steps = [
+    for k in range(1, local.worker_scale_out_step_count + 1) : {
+      lower = (k - 1) * var.worker_backlog_per_task_target
+      upper = k < local.worker_scale_out_step_count ? k * var.worker_backlog_per_task_target : null
+      tasks = k < local.worker_scale_out_step_count ? k : var.worker_max_count
+    }
+  ]
+}
 
 resource "aws_appautoscaling_target" "worker" {
   service_namespace  = "ecs"
@@ -105,16 +124,13 @@ resource "aws_appautoscaling_policy" "worker_scale_out_from_zero" {
     cooldown                = 60
     metric_aggregation_type = "Maximum"
 
-    # Bounds are relative to the alarm threshold (1 waiting message).
-    step_adjustment {
-      metric_interval_lower_bound = 0
-      metric_interval_upper_bound = var.worker_backlog_per_task_target
-      scaling_adjustment          = 1
-    }
-
-    step_adjustment {
-      metric_interval_lower_bound = var.worker_backlog_per_task_target
-      scaling_adjustment          = var.worker_max_count
+    dynamic "step_adjustment" {
+      for_each = local.worker_scale_out_steps
+      content {
+        metric_interval_lower_bound = step_adjustment.value.lower
+        metric_interval_upper_bound = step_adjustment.value.upper
+        scaling_adjustment          = step_adjustment.value.tasks
+      }
     }
   }
 }

@@ -13,7 +13,17 @@ resource "aws_cloudwatch_log_group" "service" {
 locals {
   queue_dimensions  = { QueueName = aws_sqs_queue.main.name }
   worker_dimensions = { ClusterName = aws_ecs_cluster.this.name, ServiceName = aws_ecs_service.worker.name }
-  alarm_actions     = [aws_sns_topic.alarms.arn]
+  beat_dimensions   = { ClusterName = aws_ecs_cluster.this.name, ServiceName = aws_ecs_service.beat.name }
+  api_lb_dimensions = { LoadBalancer = aws_lb.api.arn_suffix }
+  api_target_dimensions = {
+    LoadBalancer = aws_lb.api.arn_suffix
+    TargetGroup  = aws_lb_target_group.api.arn_suffix
+  }
+  flower_target_dimensions = {
+    LoadBalancer = aws_lb.flower.arn_suffix
+    TargetGroup  = aws_lb_target_group.flower.arn_suffix
+  }
+  alarm_actions = [aws_sns_topic.alarms.arn]
 }
 
 # --- operational alarms --------------------------------------------------------------------
@@ -62,6 +72,115 @@ resource "aws_cloudwatch_metric_alarm" "worker_count_at_max" {
   threshold           = var.worker_max_count
   comparison_operator = "GreaterThanOrEqualToThreshold"
   treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+# Beat is a singleton: without it, jobs whose publish failed are never queued again, and jobs
+# whose worker died stay `processing`. A deploy stops the old beat before it starts the new one,
+# so a minute or two without a task is normal; five is not. Missing data counts as not running:
+# a service without a task may report no datapoint at all.
+resource "aws_cloudwatch_metric_alarm" "beat_not_running" {
+  alarm_name          = "${local.name_prefix}-beat-not-running"
+  alarm_description   = "No beat task has run for 5 minutes: the sweeps (republish, recover) are not running. Check the beat service's events and stopped tasks."
+  namespace           = "ECS/ContainerInsights"
+  metric_name         = "RunningTaskCount"
+  dimensions          = local.beat_dimensions
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 5
+  threshold           = 1
+  comparison_operator = "LessThanThreshold"
+  treat_missing_data  = "breaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+# 5xx from the load balancer itself (no healthy target, a timeout) and from the API, together.
+resource "aws_cloudwatch_metric_alarm" "api_5xx" {
+  alarm_name          = "${local.name_prefix}-api-5xx"
+  alarm_description   = "The API's load balancer answered more than ${var.api_5xx_alarm_threshold} 5xx in 5 minutes (its own HTTPCode_ELB_5XX plus the API's HTTPCode_Target_5XX)."
+  evaluation_periods  = 1
+  threshold           = var.api_5xx_alarm_threshold
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+
+  metric_query {
+    id          = "answers_5xx"
+    expression  = "FILL(elb_5xx, 0) + FILL(target_5xx, 0)"
+    label       = "5xx answers of the API's load balancer and of the API"
+    return_data = true
+  }
+
+  metric_query {
+    id = "elb_5xx"
+    metric {
+      namespace   = "AWS/ApplicationELB"
+      metric_name = "HTTPCode_ELB_5XX_Count"
+      dimensions  = local.api_lb_dimensions
+      stat        = "Sum"
+      period      = 300
+    }
+  }
+
+  metric_query {
+    id = "target_5xx"
+    metric {
+      namespace   = "AWS/ApplicationELB"
+      metric_name = "HTTPCode_Target_5XX_Count"
+      dimensions  = local.api_lb_dimensions
+      stat        = "Sum"
+      period      = 300
+    }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "api_unhealthy_hosts" {
+  alarm_name          = "${local.name_prefix}-api-unhealthy-hosts"
+  alarm_description   = "An API task has failed the load balancer's health check (/health) for 3 minutes."
+  namespace           = "AWS/ApplicationELB"
+  metric_name         = "UnHealthyHostCount"
+  dimensions          = local.api_target_dimensions
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 3
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+resource "aws_cloudwatch_metric_alarm" "api_no_healthy_host" {
+  alarm_name          = "${local.name_prefix}-api-no-healthy-host"
+  alarm_description   = "The API has had no healthy task behind its load balancer for 3 minutes: every request fails."
+  namespace           = "AWS/ApplicationELB"
+  metric_name         = "HealthyHostCount"
+  dimensions          = local.api_target_dimensions
+  statistic           = "Minimum"
+  period              = 60
+  evaluation_periods  = 3
+  threshold           = 1
+  comparison_operator = "LessThanThreshold"
+  treat_missing_data  = "breaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+resource "aws_cloudwatch_metric_alarm" "flower_unhealthy" {
+  alarm_name          = "${local.name_prefix}-flower-unhealthy"
+  alarm_description   = "Flower has had no healthy task behind its internal load balancer for 5 minutes."
+  namespace           = "AWS/ApplicationELB"
+  metric_name         = "HealthyHostCount"
+  dimensions          = local.flower_target_dimensions
+  statistic           = "Minimum"
+  period              = 60
+  evaluation_periods  = 5
+  threshold           = 1
+  comparison_operator = "LessThanThreshold"
+  treat_missing_data  = "breaching"
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions
 }

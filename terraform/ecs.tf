@@ -1,6 +1,8 @@
 # Cluster, the first revision of each task definition (rendered from deploy/ecs/*.json), and
 # the four services. CI registers every later revision and points the services at it, so the
 # services ignore task_definition drift; autoscaling owns the worker's desired count.
+# Workers run on Fargate Spot beyond an on-demand base; beat, Flower and the API on on-demand
+# Fargate (a singleton scheduler, an operator's view, and a service behind a load balancer).
 
 resource "aws_ecs_cluster" "this" {
   name = local.name_prefix
@@ -15,8 +17,10 @@ resource "aws_ecs_cluster" "this" {
 
 resource "aws_ecs_cluster_capacity_providers" "this" {
   cluster_name       = aws_ecs_cluster.this.name
-  capacity_providers = ["FARGATE"]
+  capacity_providers = ["FARGATE", "FARGATE_SPOT"]
 
+  # Only the worker names Spot; the default stays on demand (beat, Flower and the API set
+  # launch_type FARGATE in any case).
   default_capacity_provider_strategy {
     capacity_provider = "FARGATE"
     weight            = 1
@@ -52,9 +56,30 @@ resource "aws_ecs_service" "worker" {
   name            = "worker"
   cluster         = aws_ecs_cluster.this.id
   task_definition = aws_ecs_task_definition.this["worker"].arn
-  launch_type     = "FARGATE"
   desired_count   = var.worker_min_count
   propagate_tags  = "SERVICE"
+
+  # The first worker_on_demand_base tasks on on-demand Fargate, every further one on Spot
+  # (weight 0 against 1). Workers suit Spot: tasks are idempotent, acknowledged late, and end
+  # within the 120 s stop window, which is also what a Spot reclaim gives (SIGTERM, then two
+  # minutes); a reclaimed task's message returns to the queue for another worker.
+  capacity_provider_strategy {
+    capacity_provider = "FARGATE"
+    base              = var.worker_on_demand_base
+    weight            = 0
+  }
+
+  capacity_provider_strategy {
+    capacity_provider = "FARGATE_SPOT"
+    weight            = 1
+  }
+
+  # The provider changes a capacity provider strategy in place only with a new deployment
+  # (otherwise it refuses the change or replaces the service); workers roll over safely.
+  force_new_deployment = true
+
+  # The strategy needs the cluster's capacity providers in place first.
+  depends_on = [aws_ecs_cluster_capacity_providers.this]
 
   network_configuration {
     subnets          = aws_subnet.private[*].id
@@ -102,24 +127,38 @@ resource "aws_ecs_service" "beat" {
 }
 
 resource "aws_ecs_service" "flower" {
-  # Private: no public IP and no load balancer; reachable on 5555 from flower_allowed_cidrs
-  # only, and Flower itself asks for FLOWER_BASIC_AUTH.
-  name            = "flower"
-  cluster         = aws_ecs_cluster.this.id
-  task_definition = aws_ecs_task_definition.this["flower"].arn
-  launch_type     = "FARGATE"
-  desired_count   = 1
-  propagate_tags  = "SERVICE"
+  # Private: no public IP; reachable only through its internal load balancer (alb.tf), over
+  # HTTPS, from flower_allowed_cidrs, and Flower itself asks for FLOWER_BASIC_AUTH.
+  name                              = "flower"
+  cluster                           = aws_ecs_cluster.this.id
+  task_definition                   = aws_ecs_task_definition.this["flower"].arn
+  launch_type                       = "FARGATE"
+  desired_count                     = 1
+  health_check_grace_period_seconds = 60
+  propagate_tags                    = "SERVICE"
 
   network_configuration {
     subnets          = aws_subnet.private[*].id
-    security_groups  = [aws_security_group.tasks.id]
+    security_groups  = [aws_security_group.flower.id]
     assign_public_ip = false
+  }
+
+  load_balancer {
+    target_group_arn = aws_lb_target_group.flower.arn
+    container_name   = "flower"
+    container_port   = 5555
+  }
+
+  deployment_circuit_breaker {
+    enable   = true
+    rollback = true
   }
 
   lifecycle {
     ignore_changes = [task_definition]
   }
+
+  depends_on = [aws_lb_listener.flower_https]
 }
 
 resource "aws_ecs_service" "api" {

@@ -1,10 +1,14 @@
-# Three roles, each with only what its holder does. No action wildcards; every statement names
-# its resources, except the few actions AWS does not scope to a resource (commented inline).
-#   task_exec  ECS itself, at task start: pull the image, write logs, read the secrets in `secrets`
-#   tasks      the application: the queue (incl. GetQueueUrl/GetQueueAttributes for the health
-#              check), the images prefix in S3, the database secret
-#   deploy     GitHub Actions (OIDC): push the image, register task definitions, update services,
-#              run the smoke test
+# One execution role and one task role per service, each with only what its holder does, and
+# the deploy role. No action wildcards; every statement names its resources, except the few
+# actions AWS does not scope to a resource (commented inline).
+#   execution  ECS itself, at task start: pull the service's image, write its logs, read the
+#              secrets its task definition lists in `secrets`
+#   task       the service's own code (app/, worker/): every call it makes, and nothing more.
+#              tests/worker/integration/test_least_privilege.py runs each service's calls
+#              under its role on moto with IAM enforcement on, and checks the AWS rules moto
+#              does not model.
+#   deploy     GitHub Actions (OIDC): push or promote the images, register task definitions,
+#              update services, run the migration and the smoke test
 
 data "aws_iam_policy_document" "ecs_tasks_assume" {
   statement {
@@ -23,14 +27,44 @@ data "aws_iam_policy_document" "ecs_tasks_assume" {
   }
 }
 
-# --- execution role ------------------------------------------------------------------------
+# --- execution roles ------------------------------------------------------------------------
 
-resource "aws_iam_role" "task_exec" {
-  name               = "${local.name_prefix}-task-exec"
+locals {
+  # The image each service runs (the api has its own small image) and the secrets its task
+  # definition injects (deploy/ecs/<service>.json, `secrets`).
+  execution = {
+    api = {
+      repository = aws_ecr_repository.api.arn
+      secrets    = [data.aws_secretsmanager_secret.api_key.arn]
+    }
+    worker = {
+      repository = aws_ecr_repository.this.arn
+      secrets    = [aws_secretsmanager_secret.events_broker_url.arn]
+    }
+    beat = {
+      repository = aws_ecr_repository.this.arn
+      secrets    = [aws_secretsmanager_secret.events_broker_url.arn]
+    }
+    flower = {
+      repository = aws_ecr_repository.this.arn
+      secrets = [
+        aws_secretsmanager_secret.events_broker_url.arn,
+        data.aws_secretsmanager_secret.flower_basic_auth.arn,
+      ]
+    }
+  }
+}
+
+resource "aws_iam_role" "execution" {
+  for_each = local.execution
+
+  name               = "${local.name_prefix}-${each.key}-exec"
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
 }
 
-data "aws_iam_policy_document" "task_exec" {
+data "aws_iam_policy_document" "execution" {
+  for_each = local.execution
+
   statement {
     sid = "EcrAuth"
     # ecr:GetAuthorizationToken is not resource-scoped in IAM; "*" is the only valid resource.
@@ -41,23 +75,19 @@ data "aws_iam_policy_document" "task_exec" {
   statement {
     sid       = "PullImage"
     actions   = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
-    resources = [aws_ecr_repository.this.arn]
+    resources = [each.value.repository]
   }
 
   statement {
     sid       = "WriteLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = [for group in aws_cloudwatch_log_group.service : "${group.arn}:*"]
+    resources = ["${aws_cloudwatch_log_group.service[each.key].arn}:*"]
   }
 
   statement {
-    sid     = "ReadContainerSecrets"
-    actions = ["secretsmanager:GetSecretValue"]
-    resources = [
-      data.aws_secretsmanager_secret.api_key.arn,
-      data.aws_secretsmanager_secret.flower_basic_auth.arn,
-      aws_secretsmanager_secret.events_broker_url.arn,
-    ]
+    sid       = "ReadContainerSecrets"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = each.value.secrets
   }
 
   dynamic "statement" {
@@ -70,65 +100,44 @@ data "aws_iam_policy_document" "task_exec" {
   }
 }
 
-resource "aws_iam_role_policy" "task_exec" {
+resource "aws_iam_role_policy" "execution" {
+  for_each = local.execution
+
   name   = "pull-log-secrets"
-  role   = aws_iam_role.task_exec.id
-  policy = data.aws_iam_policy_document.task_exec.json
+  role   = aws_iam_role.execution[each.key].id
+  policy = data.aws_iam_policy_document.execution[each.key].json
 }
 
-# --- task role -----------------------------------------------------------------------------
+# --- task roles -----------------------------------------------------------------------------
 
-resource "aws_iam_role" "tasks" {
-  name               = "${local.name_prefix}-tasks"
+locals {
+  queue_arns = [aws_sqs_queue.main.arn, aws_sqs_queue.dead_letter.arn]
+  image_keys = "${aws_s3_bucket.images.arn}/${var.s3_images_prefix}*"
+  task_policies = {
+    api    = data.aws_iam_policy_document.api_task.json
+    worker = data.aws_iam_policy_document.worker_task.json
+    beat   = data.aws_iam_policy_document.beat_task.json
+    flower = data.aws_iam_policy_document.flower_task.json
+  }
+}
+
+resource "aws_iam_role" "task" {
+  for_each = local.task_policies
+
+  name               = "${local.name_prefix}-${each.key}-task"
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
 }
 
-data "aws_iam_policy_document" "tasks" {
-  statement {
-    sid = "UseTaskQueue"
-    actions = [
-      "sqs:ChangeMessageVisibility",
-      "sqs:DeleteMessage",
-      "sqs:GetQueueAttributes",
-      "sqs:GetQueueUrl",
-      "sqs:ReceiveMessage",
-      "sqs:SendMessage",
-    ]
-    resources = [aws_sqs_queue.main.arn]
-  }
+resource "aws_iam_role_policy" "task" {
+  for_each = local.task_policies
 
-  statement {
-    sid = "InspectDeadLetterQueue"
-    # The worker health check and the API's deep health look the DLQ up by name and read its depth.
-    actions   = ["sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
-    resources = [aws_sqs_queue.dead_letter.arn]
-  }
+  name   = "${each.key}-calls"
+  role   = aws_iam_role.task[each.key].id
+  policy = each.value
+}
 
-  statement {
-    sid       = "ReadWriteImages"
-    actions   = ["s3:GetObject", "s3:PutObject"]
-    resources = ["${aws_s3_bucket.images.arn}/${var.s3_images_prefix}*"]
-  }
-
-  statement {
-    sid = "ReadListingImports"
-    # A listing import copies listings/<id>/... into the images prefix.
-    actions   = ["s3:GetObject"]
-    resources = ["${aws_s3_bucket.images.arn}/listings/*"]
-  }
-
-  statement {
-    sid       = "ListImagePrefixes"
-    actions   = ["s3:ListBucket"]
-    resources = [aws_s3_bucket.images.arn]
-
-    condition {
-      test     = "StringLike"
-      variable = "s3:prefix"
-      values   = ["${var.s3_images_prefix}*", "listings/*"]
-    }
-  }
-
+# Read by the API, the worker and beat (DATABASE_SECRET_ARN); Flower has no database.
+data "aws_iam_policy_document" "database_credentials" {
   statement {
     sid       = "ReadDatabaseCredentials"
     actions   = ["secretsmanager:GetSecretValue"]
@@ -145,10 +154,102 @@ data "aws_iam_policy_document" "tasks" {
   }
 }
 
-resource "aws_iam_role_policy" "tasks" {
-  name   = "queue-images-database"
-  role   = aws_iam_role.tasks.id
-  policy = data.aws_iam_policy_document.tasks.json
+# Queue and DLQ depths: the API's deep health, beat's sweep (is the queue empty?), Flower's
+# /metrics. Each looks the queues up by name first.
+data "aws_iam_policy_document" "read_queue_depths" {
+  statement {
+    sid       = "ReadQueueDepths"
+    actions   = ["sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
+    resources = local.queue_arns
+  }
+}
+
+data "aws_iam_policy_document" "api_task" {
+  source_policy_documents = [
+    data.aws_iam_policy_document.database_credentials.json,
+    data.aws_iam_policy_document.read_queue_depths.json,
+  ]
+
+  statement {
+    sid = "EnqueueJobs"
+    # Publish only: the API never receives, deletes or hides a message.
+    actions   = ["sqs:GetQueueUrl", "sqs:SendMessage"]
+    resources = [aws_sqs_queue.main.arn]
+  }
+
+  statement {
+    sid = "StoreUploads"
+    # PutObject for uploads and as the destination of a listing import's CopyObject;
+    # DeleteObject removes an upload whose database row was never written.
+    actions   = ["s3:DeleteObject", "s3:PutObject"]
+    resources = [local.image_keys]
+  }
+
+  statement {
+    sid       = "ReadListingImports"
+    actions   = ["s3:GetObject"] # the source of a listing import's CopyObject
+    resources = ["${aws_s3_bucket.images.arn}/listings/*"]
+  }
+
+  statement {
+    sid = "ListBucket"
+    # No s3:prefix condition: /health/deep calls HeadBucket, which AWS authorises as
+    # s3:ListBucket with no prefix in the request; the listing import lists listings/<id>/.
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.images.arn]
+  }
+}
+
+data "aws_iam_policy_document" "worker_task" {
+  source_policy_documents = [data.aws_iam_policy_document.database_credentials.json]
+
+  statement {
+    sid = "ConsumeJobs"
+    # kombu receives, deletes and (on a requeue) changes visibility; a Celery retry publishes
+    # a new message; the start-up check reads the queue's VisibilityTimeout.
+    actions = [
+      "sqs:ChangeMessageVisibility",
+      "sqs:DeleteMessage",
+      "sqs:GetQueueAttributes",
+      "sqs:GetQueueUrl",
+      "sqs:ReceiveMessage",
+      "sqs:SendMessage",
+    ]
+    resources = [aws_sqs_queue.main.arn]
+  }
+
+  statement {
+    sid       = "ReadOriginalsWriteResults"
+    actions   = ["s3:GetObject", "s3:PutObject"]
+    resources = [local.image_keys]
+  }
+
+  statement {
+    sid = "TellMissingFromForbidden"
+    # Without s3:ListBucket on the bucket, S3 answers a GetObject of a missing key with 403,
+    # not 404, and `source_object_missing` would become a retried access error. AWS makes
+    # that decision with no prefix in the request context, so no s3:prefix condition.
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.images.arn]
+  }
+}
+
+data "aws_iam_policy_document" "beat_task" {
+  source_policy_documents = [
+    data.aws_iam_policy_document.database_credentials.json,
+    data.aws_iam_policy_document.read_queue_depths.json,
+  ]
+
+  statement {
+    sid       = "RepublishJobs"
+    actions   = ["sqs:GetQueueUrl", "sqs:SendMessage"]
+    resources = [aws_sqs_queue.main.arn]
+  }
+}
+
+data "aws_iam_policy_document" "flower_task" {
+  # Queue depths only; Flower's events and remote control ride the Valkey events bus.
+  source_policy_documents = [data.aws_iam_policy_document.read_queue_depths.json]
 }
 
 # --- deploy role (GitHub Actions, OIDC) ----------------------------------------------------
@@ -215,7 +316,18 @@ data "aws_iam_policy_document" "deploy" {
       "ecr:PutImage",
       "ecr:UploadLayerPart",
     ]
-    resources = [aws_ecr_repository.this.arn]
+    resources = [aws_ecr_repository.this.arn, aws_ecr_repository.api.arn]
+  }
+
+  dynamic "statement" {
+    # Production promotes the exact images staging tested: it reads them, by digest, from
+    # staging's repositories (whose policy lets this account pull; ecr.tf).
+    for_each = length(var.promote_from_repository_arns) > 0 ? [1] : []
+    content {
+      sid       = "PullImagesToPromote"
+      actions   = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+      resources = var.promote_from_repository_arns
+    }
   }
 
   statement {
@@ -254,7 +366,7 @@ data "aws_iam_policy_document" "deploy" {
   statement {
     sid       = "PassTaskRoles"
     actions   = ["iam:PassRole"]
-    resources = [aws_iam_role.task_exec.arn, aws_iam_role.tasks.arn]
+    resources = concat(values(aws_iam_role.execution)[*].arn, values(aws_iam_role.task)[*].arn)
 
     condition {
       test     = "StringEquals"

@@ -1,11 +1,11 @@
 # The root stays small: plain resources, one file per AWS service.
-#   vpc.tf            network, security groups          alb.tf           the API's load balancer
-#   ecr.tf            image repository                  ecs.tf           cluster, task definitions, services
+#   vpc.tf            network, security groups          alb.tf           the API's and Flower's load balancers
+#   ecr.tf            image repositories (runtime, api) ecs.tf           cluster, task definitions, services
 #   autoscaling.tf    worker scaling on the backlog     sqs.tf           queue + dead-letter queue
 #   s3.tf             images bucket                     iam.tf           execution, task and deploy roles
 #   secretsmanager.tf secret references                 elasticache.tf   Valkey event bus for Flower
 #   cloudwatch.tf     log groups, alarms                sns.tf           alarm notifications
-#   ssm.tf            values CI needs to render deploy/ecs/*.json
+#   kms.tf            the alarm topic's key             ssm.tf           values CI needs to render deploy/ecs/*.json
 
 data "aws_caller_identity" "current" {}
 
@@ -30,8 +30,14 @@ locals {
     log_group_prefix             = local.log_group_prefix
     aws_region                   = var.aws_region
     environment                  = var.environment
-    execution_role_arn           = aws_iam_role.task_exec.arn
-    task_role_arn                = aws_iam_role.tasks.arn
+    api_execution_role_arn       = aws_iam_role.execution["api"].arn
+    api_task_role_arn            = aws_iam_role.task["api"].arn
+    worker_execution_role_arn    = aws_iam_role.execution["worker"].arn
+    worker_task_role_arn         = aws_iam_role.task["worker"].arn
+    beat_execution_role_arn      = aws_iam_role.execution["beat"].arn
+    beat_task_role_arn           = aws_iam_role.task["beat"].arn
+    flower_execution_role_arn    = aws_iam_role.execution["flower"].arn
+    flower_task_role_arn         = aws_iam_role.task["flower"].arn
     database_secret_arn          = data.aws_secretsmanager_secret.database.arn
     api_key_secret_arn           = data.aws_secretsmanager_secret.api_key.arn
     flower_basic_auth_secret_arn = data.aws_secretsmanager_secret.flower_basic_auth.arn
@@ -45,12 +51,13 @@ locals {
     model_chain                  = join(",", var.model_chain)
   }
 
-  # The first revision of each task definition, rendered from the same JSON CI renders.
+  # The first revision of each task definition, rendered from the same JSON CI renders. The
+  # api runs the small `api` image target from its own repository; the others the runtime.
   task_definitions = {
     for service in local.services : service => jsondecode(templatefile(
       "${path.module}/../deploy/ecs/${service}.json",
       merge(local.task_definition_values, {
-        image = "${aws_ecr_repository.this.repository_url}:${var.initial_image_tag}"
+        image = "${service == "api" ? aws_ecr_repository.api.repository_url : aws_ecr_repository.this.repository_url}:${var.initial_image_tag}"
       }),
     ))
   }

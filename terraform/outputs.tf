@@ -1,6 +1,11 @@
 output "ecr_repository_url" {
-  description = "Where CI pushes images (tag = commit SHA)."
+  description = "Where CI pushes the runtime image (worker, beat, flower; tag = commit SHA)."
   value       = aws_ecr_repository.this.repository_url
+}
+
+output "ecr_api_repository_url" {
+  description = "Where CI pushes the API image, the Dockerfile's small `api` target (tag = commit SHA)."
+  value       = aws_ecr_repository.api.repository_url
 }
 
 output "cluster_name" {
@@ -21,6 +26,11 @@ output "service_names" {
 output "api_url" {
   description = "The API's load balancer (point a DNS name covered by api_certificate_arn at it)."
   value       = "https://${aws_lb.api.dns_name}"
+}
+
+output "flower_url" {
+  description = "Flower, through its internal load balancer, from flower_allowed_cidrs only (point a private DNS name covered by flower_certificate_arn at it)."
+  value       = "https://${aws_lb.flower.dns_name}"
 }
 
 output "queue_url" {

@@ -1,8 +1,8 @@
-# Where the alarms go.
+# Where the alarms go; encrypted with the stack's own key, which CloudWatch may use (kms.tf).
 
 resource "aws_sns_topic" "alarms" {
   name              = "${local.name_prefix}-alarms"
-  kms_master_key_id = "alias/aws/sns"
+  kms_master_key_id = aws_kms_key.alarms.arn
 }
 
 resource "aws_sns_topic_subscription" "alarm_email" {

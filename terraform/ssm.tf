@@ -8,7 +8,8 @@ resource "aws_ssm_parameter" "deploy_values" {
   type        = "String"
   tier        = "Standard"
   value = jsonencode(merge(local.task_definition_values, {
-    # Not placeholders: where the deploy workflow runs the smoke-test task.
+    # Not placeholders: where the deploy workflow pushes the images and runs the one-off tasks.
+    api_repository          = aws_ecr_repository.api.name
     cluster                 = aws_ecs_cluster.this.name
     private_subnet_ids      = join(",", aws_subnet.private[*].id)
     tasks_security_group_id = aws_security_group.tasks.id

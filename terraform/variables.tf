@@ -38,8 +38,41 @@ variable "initial_image_tag" {
 
 variable "ecr_keep_tagged_images" {
   type        = number
-  description = "How many tagged images the ECR lifecycle policy keeps (untagged ones expire after a day)."
+  description = "How many tagged images each ECR lifecycle policy keeps, counted newest first over every tagged image; images that passed a deploy are kept apart (ecr_keep_deployed_images)."
   default     = 10
+}
+
+variable "ecr_keep_deployed_images" {
+  type        = number
+  description = "How many images tagged deployed-<UTC timestamp> (by the deploy workflow, for each image that passed a deploy) each ECR lifecycle policy keeps whatever else is pushed: the running image and its rollback targets."
+  default     = 5
+
+  validation {
+    condition     = var.ecr_keep_deployed_images >= 2
+    error_message = "ecr_keep_deployed_images must keep at least 2: the running image and the one a rollback returns to."
+  }
+}
+
+variable "ecr_pull_account_ids" {
+  type        = list(string)
+  description = "AWS accounts (12-digit ids) allowed to pull from this stack's ECR repositories: production pulls the very image, by digest, that staging's smoke test passed. Empty: no repository policy."
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.ecr_pull_account_ids : can(regex("^[0-9]{12}$", id))])
+    error_message = "ecr_pull_account_ids holds 12-digit AWS account ids."
+  }
+}
+
+variable "promote_from_repository_arns" {
+  type        = list(string)
+  description = "ECR repositories of another account (staging's runtime and api repositories, in prod.tfvars) whose images the deploy role may read, to promote by digest the image that passed staging's smoke test. That account lets this one pull (its ecr_pull_account_ids). Empty where images are built, not promoted."
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.promote_from_repository_arns : can(regex("^arn:aws:ecr:[a-z0-9-]+:[0-9]{12}:repository/.+$", arn))])
+    error_message = "promote_from_repository_arns holds ECR repository ARNs (arn:aws:ecr:<region>:<account>:repository/<name>)."
+  }
 }
 
 variable "database_secret_arn" {
@@ -69,31 +102,39 @@ variable "image_processing_queue_name" {
   default     = "image-processing"
 }
 
+# The three time limits follow app/time_limits.py, which settings and the worker's start-up
+# check apply too: soft < hard <= 110 s, and the visibility timeout 2-4x the hard limit.
+
 variable "sqs_visibility_timeout" {
   type        = number
-  description = "SQS visibility timeout in seconds (SQS_VISIBILITY_TIMEOUT); must stay above task_time_limit so a running task is never handed to a second worker."
-  default     = 900
+  description = "SQS visibility timeout in seconds (SQS_VISIBILITY_TIMEOUT), 2-4x task_time_limit. At least twice, so a message stays hidden while a worker holds it: a retry's countdown (Celery's retry_backoff_max, 120 s, held as an ETA message) plus a full run. At most four times, so the message of a worker that died comes back within minutes."
+  default     = 300
 
   validation {
-    condition     = var.sqs_visibility_timeout > var.task_time_limit
-    error_message = "sqs_visibility_timeout must be greater than task_time_limit (the Celery hard time limit)."
+    condition     = var.sqs_visibility_timeout >= 2 * var.task_time_limit && var.sqs_visibility_timeout <= 4 * var.task_time_limit
+    error_message = "sqs_visibility_timeout must be 2-4x task_time_limit: above the hard limit plus a retry's countdown, so a message is never handed to two workers, and not far above it, so a dead worker's message comes back soon."
   }
 }
 
 variable "task_time_limit" {
   type        = number
-  description = "Celery hard time limit per task in seconds (TASK_TIME_LIMIT)."
-  default     = 300
+  description = "Celery hard time limit per task in seconds (TASK_TIME_LIMIT); at most 110. A deploy, a scale-in or a Spot reclaim sends SIGTERM and Fargate SIGKILLs the task 120 s later (stopTimeout, its maximum, in deploy/ecs/worker.json): the running task must end and be acknowledged before that. A photo takes about 2 s, a 50 MP one about 10 s."
+  default     = 100
+
+  validation {
+    condition     = var.task_time_limit <= 110
+    error_message = "task_time_limit must be at most 110 s: Fargate's 120 s stopTimeout less 10 s to acknowledge the message and shut down."
+  }
 }
 
 variable "task_soft_time_limit" {
   type        = number
-  description = "Celery soft time limit per task in seconds (TASK_SOFT_TIME_LIMIT); below task_time_limit."
-  default     = 240
+  description = "Celery soft time limit per task in seconds (TASK_SOFT_TIME_LIMIT): the task is interrupted and fails its job with a reason; above 0 and below task_time_limit."
+  default     = 90
 
   validation {
-    condition     = var.task_soft_time_limit < var.task_time_limit
-    error_message = "task_soft_time_limit must be below task_time_limit."
+    condition     = var.task_soft_time_limit > 0 && var.task_soft_time_limit < var.task_time_limit
+    error_message = "task_soft_time_limit must be above 0 and below task_time_limit."
   }
 }
 
@@ -135,12 +176,33 @@ variable "worker_max_count" {
   type        = number
   description = "Most worker tasks; the 'worker count at max' alarm fires when the fleet stays here."
   default     = 10
+
+  validation {
+    condition     = var.worker_max_count >= 1 && var.worker_max_count >= var.worker_min_count
+    error_message = "worker_max_count must be at least 1 and at least worker_min_count."
+  }
+}
+
+variable "worker_on_demand_base" {
+  type        = number
+  description = "Worker tasks that run on on-demand Fargate before any runs on Fargate Spot (up to 70% cheaper; AWS may reclaim a Spot task with two minutes' notice, which the 120 s stop window and late acks absorb)."
+  default     = 1
+
+  validation {
+    condition     = var.worker_on_demand_base >= 0
+    error_message = "worker_on_demand_base cannot be negative."
+  }
 }
 
 variable "worker_backlog_per_task_target" {
   type        = number
-  description = "Messages (waiting + in flight) per worker task that target tracking aims for: the acceptable queue delay divided by the seconds one task needs per image (2 processes per task)."
+  description = "Messages (waiting + in flight) per worker task that target tracking aims for: the acceptable queue delay divided by the seconds one task needs per image (2 processes per task). Scaling out from zero starts one task per this many waiting messages."
   default     = 100
+
+  validation {
+    condition     = var.worker_backlog_per_task_target >= 1
+    error_message = "worker_backlog_per_task_target must be at least 1 message per task."
+  }
 }
 
 variable "worker_idle_minutes_before_zero" {
@@ -166,9 +228,20 @@ variable "api_allowed_cidrs" {
   default     = ["0.0.0.0/0"]
 }
 
+variable "api_5xx_alarm_threshold" {
+  type        = number
+  description = "Alarm when the API's load balancer answers more than this many 5xx (its own plus the API's) in 5 minutes."
+  default     = 10
+}
+
+variable "flower_certificate_arn" {
+  type        = string
+  description = "ACM certificate ARN for the HTTPS listener of Flower's internal load balancer (a private DNS name pointed at flower_url)."
+}
+
 variable "flower_allowed_cidrs" {
   type        = list(string)
-  description = "Private CIDR blocks (VPN, bastion) allowed to reach Flower on port 5555; Flower has no public address."
+  description = "Private CIDR blocks (VPN, bastion) allowed to reach Flower's internal load balancer on HTTPS (443); Flower has no public address."
   default     = []
 
   validation {

@@ -1,4 +1,5 @@
-# Network: two public subnets (load balancer, NAT) and two private subnets (every task, Valkey).
+# Network: two public subnets (the API's load balancer, NAT) and two private subnets (every
+# task, Valkey, Flower's internal load balancer).
 # Tasks have no public address; they reach ECR, SQS and Secrets Manager through the NAT gateway
 # and S3 through a gateway endpoint.
 
@@ -134,6 +135,8 @@ resource "aws_vpc_security_group_egress_rule" "alb_to_api" {
 }
 
 resource "aws_security_group" "tasks" {
+  # The description still names Flower, which now has its own group (below): changing a security
+  # group's description replaces the group, and with it every task's network interface.
   name        = "${local.name_prefix}-tasks"
   description = "ECS tasks: API from the load balancer, Flower from the operators, egress for AWS APIs"
   vpc_id      = aws_vpc.this.id
@@ -146,17 +149,6 @@ resource "aws_vpc_security_group_ingress_rule" "tasks_api_from_alb" {
   from_port                    = 8000
   to_port                      = 8000
   referenced_security_group_id = aws_security_group.alb.id
-}
-
-resource "aws_vpc_security_group_ingress_rule" "tasks_flower_from_operators" {
-  for_each = toset(var.flower_allowed_cidrs)
-
-  security_group_id = aws_security_group.tasks.id
-  description       = "Flower from the operators' private network"
-  ip_protocol       = "tcp"
-  from_port         = 5555
-  to_port           = 5555
-  cidr_ipv4         = each.value
 }
 
 resource "aws_vpc_security_group_egress_rule" "tasks_https" {
@@ -200,4 +192,77 @@ resource "aws_vpc_security_group_ingress_rule" "valkey_from_tasks" {
   from_port                    = 6379
   to_port                      = 6379
   referenced_security_group_id = aws_security_group.tasks.id
+}
+
+resource "aws_vpc_security_group_ingress_rule" "valkey_from_flower" {
+  security_group_id            = aws_security_group.valkey.id
+  description                  = "Valkey from Flower"
+  ip_protocol                  = "tcp"
+  from_port                    = 6379
+  to_port                      = 6379
+  referenced_security_group_id = aws_security_group.flower.id
+}
+
+# --- Flower: operators -> internal load balancer (HTTPS) -> Flower tasks ---------------------
+
+resource "aws_security_group" "flower_alb" {
+  name        = "${local.name_prefix}-flower-alb"
+  description = "Flower's internal load balancer: HTTPS from the operators' networks"
+  vpc_id      = aws_vpc.this.id
+}
+
+resource "aws_vpc_security_group_ingress_rule" "flower_alb_https" {
+  for_each = toset(var.flower_allowed_cidrs)
+
+  security_group_id = aws_security_group.flower_alb.id
+  description       = "HTTPS to Flower from the operators' private network"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  cidr_ipv4         = each.value
+}
+
+resource "aws_vpc_security_group_egress_rule" "flower_alb_to_flower" {
+  security_group_id            = aws_security_group.flower_alb.id
+  description                  = "To the Flower tasks"
+  ip_protocol                  = "tcp"
+  from_port                    = 5555
+  to_port                      = 5555
+  referenced_security_group_id = aws_security_group.flower.id
+}
+
+# Flower reads the queue's attributes (SQS) and the event bus (Valkey); it never opens the
+# database, so unlike the other tasks it has no Postgres rule.
+resource "aws_security_group" "flower" {
+  name        = "${local.name_prefix}-flower"
+  description = "Flower tasks: 5555 from their load balancer only, egress for AWS APIs and Valkey"
+  vpc_id      = aws_vpc.this.id
+}
+
+resource "aws_vpc_security_group_ingress_rule" "flower_from_alb" {
+  security_group_id            = aws_security_group.flower.id
+  description                  = "Flower's port from its internal load balancer"
+  ip_protocol                  = "tcp"
+  from_port                    = 5555
+  to_port                      = 5555
+  referenced_security_group_id = aws_security_group.flower_alb.id
+}
+
+resource "aws_vpc_security_group_egress_rule" "flower_https" {
+  # checkov:skip=CKV_AWS_382: Flower calls AWS APIs (ECR, SQS, Secrets Manager, CloudWatch Logs) over HTTPS through the NAT gateway; those endpoints have no fixed CIDR.
+  security_group_id = aws_security_group.flower.id
+  description       = "HTTPS to AWS APIs"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  cidr_ipv4         = "0.0.0.0/0"
+}
+
+resource "aws_vpc_security_group_egress_rule" "flower_valkey" {
+  security_group_id            = aws_security_group.flower.id
+  description                  = "Valkey event bus"
+  ip_protocol                  = "tcp"
+  from_port                    = 6379
+  to_port                      = 6379
+  referenced_security_group_id = aws_security_group.valkey.id
 }

@@ -8,6 +8,7 @@ database_secret_arn          = "arn:aws:secretsmanager:us-east-1:222222222222:se
 api_key_secret_arn           = "arn:aws:secretsmanager:us-east-1:222222222222:secret:image-processor/production/api-key-AbCdEf"
 flower_basic_auth_secret_arn = "arn:aws:secretsmanager:us-east-1:222222222222:secret:image-processor/production/flower-basic-auth-AbCdEf"
 api_certificate_arn          = "arn:aws:acm:us-east-1:222222222222:certificate/00000000-0000-0000-0000-000000000000"
+flower_certificate_arn       = "arn:aws:acm:us-east-1:222222222222:certificate/11111111-1111-1111-1111-111111111111"
 
 image_processing_queue_name = "image-processing"
 images_bucket               = "image-processor-production-images-222222222222"
@@ -19,5 +20,14 @@ valkey_replicas      = 1
 log_retention_days   = 90
 flower_allowed_cidrs = ["10.0.0.0/8"]
 alarm_email          = "oncall@example.com"
+
+# Build once, promote by digest: the deploy reads the image staging's smoke test passed from
+# staging's repositories (account 111111111111, whose staging.tfvars lets this account pull).
+# No other account pulls from production's repositories.
+ecr_pull_account_ids = []
+promote_from_repository_arns = [
+  "arn:aws:ecr:us-east-1:111111111111:repository/image-processor-staging",
+  "arn:aws:ecr:us-east-1:111111111111:repository/image-processor-staging-api",
+]
 
 github_repository = "example-org/image-processor"

@@ -8,6 +8,7 @@ database_secret_arn          = "arn:aws:secretsmanager:us-east-1:111111111111:se
 api_key_secret_arn           = "arn:aws:secretsmanager:us-east-1:111111111111:secret:image-processor/staging/api-key-AbCdEf"
 flower_basic_auth_secret_arn = "arn:aws:secretsmanager:us-east-1:111111111111:secret:image-processor/staging/flower-basic-auth-AbCdEf"
 api_certificate_arn          = "arn:aws:acm:us-east-1:111111111111:certificate/00000000-0000-0000-0000-000000000000"
+flower_certificate_arn       = "arn:aws:acm:us-east-1:111111111111:certificate/11111111-1111-1111-1111-111111111111"
 
 image_processing_queue_name = "image-processing-staging"
 images_bucket               = "image-processor-staging-images-111111111111"
@@ -19,5 +20,9 @@ valkey_replicas      = 0
 log_retention_days   = 30
 flower_allowed_cidrs = ["10.0.0.0/8"]
 alarm_email          = ""
+
+# Build once, promote by digest: CI builds and pushes here, and production (account
+# 222222222222, the account of prod.tfvars) pulls the very image staging's smoke test passed.
+ecr_pull_account_ids = ["222222222222"]
 
 github_repository = "example-org/image-processor"

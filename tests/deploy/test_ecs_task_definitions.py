@@ -34,12 +34,17 @@ def sample_values(template: str) -> dict[str, str]:
     values.update(
         image=f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/image-processor-staging:0123abc",
         aws_region="us-east-1",
-        task_role_arn=f"arn:aws:iam::{ACCOUNT}:role/image-processor-staging-tasks",
-        execution_role_arn=f"arn:aws:iam::{ACCOUNT}:role/image-processor-staging-task-exec",
-        sqs_visibility_timeout="900",
-        task_time_limit="300",
-        task_soft_time_limit="240",
+        sqs_visibility_timeout="300",
+        task_time_limit="100",
+        task_soft_time_limit="90",
     )
+    for service in SERVICES:
+        values[f"{service}_task_role_arn"] = (
+            f"arn:aws:iam::{ACCOUNT}:role/ip-staging-{service}-task"
+        )
+        values[f"{service}_execution_role_arn"] = (
+            f"arn:aws:iam::{ACCOUNT}:role/ip-staging-{service}-exec"
+        )
     for name in values:
         if name.endswith("_secret_arn"):
             values[name] = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:{name}-AbCdEf"
