@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Re-install whenever the dependency declarations change.
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/null | cksum | cut -d' ' -f1)
 
-.PHONY: install models warmup system-deps services test test-containers test-fast lint demo demo-files eval bench bench-e2e bench-api bench-image samples clean
+.PHONY: install models warmup system-deps services test test-containers test-fast lint demo demo-files eval bench bench-e2e bench-api bench-image bench-layouts samples clean
 
 install: $(STAMP)
 
@@ -69,6 +69,9 @@ bench: install warmup samples
 	$(BIN)/python -m worker.bench --images out/samples
 
 # N photos through the API on the embedded stack, drained by one worker (concurrency 2).
+bench-layouts: install warmup samples
+	$(BIN)/python -m devtools.bench_layouts --images out/samples
+
 bench-e2e: install warmup
 	$(BIN)/python -m worker.embedded.bench_e2e --out out
 
