@@ -42,27 +42,46 @@ class UsageError(ValueError):
     """A path that does not exist, or nothing to process: exit code 2."""
 
 
-def collect_inputs(paths: Sequence[Path]) -> list[Path]:
-    """Files as given; folders expanded to the image files directly inside them, sorted."""
+@dataclass(frozen=True)
+class Skipped:
+    """A file in a given folder that the command will not process, and why."""
+
+    path: Path
+    reason: str
+
+
+def collect_inputs(paths: Sequence[Path]) -> tuple[list[Path], list[Skipped]]:
+    """Files as given; folders expanded to the image files directly inside them, sorted.
+
+    Every other file in a folder is returned as skipped, with its reason, so the command can
+    name it: a photo in a format it does not read must not vanish without a line.
+    """
     inputs: list[Path] = []
+    skipped: list[Skipped] = []
     for path in paths:
         if path.is_dir():
-            inputs.extend(
-                sorted(
-                    child
-                    for child in path.iterdir()
-                    if child.is_file()
-                    and child.suffix.lower() in IMAGE_SUFFIXES
-                    and not child.name.endswith(".mask.png")
-                )
-            )
+            for child in sorted(child for child in path.iterdir() if child.is_file()):
+                reason = _skip_reason(child)
+                if reason is None:
+                    inputs.append(child)
+                else:
+                    skipped.append(Skipped(child, reason))
         elif path.is_file():
             inputs.append(path)
         else:
             raise UsageError(f"{path}: no such file or folder")
     if not inputs:
         raise UsageError("no image files found in " + ", ".join(map(str, paths)))
-    return inputs
+    return inputs, skipped
+
+
+def _skip_reason(path: Path) -> str | None:
+    if path.name.endswith(".mask.png"):
+        return "a mask written by --save-mask"
+    if path.suffix.lower() not in IMAGE_SUFFIXES:
+        kinds = " ".join(sorted(IMAGE_SUFFIXES))
+        return f"{path.suffix or 'no extension'} is not an image type it reads ({kinds})"
+    return None
 
 
 def output_stems(inputs: Sequence[Path]) -> list[str]:

@@ -25,10 +25,12 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 def run_process(arguments: argparse.Namespace, settings: Settings) -> int:
     errors = Console(stderr=True, highlight=False)
     try:
-        inputs = collect_inputs(arguments.paths)
+        inputs, skipped = collect_inputs(arguments.paths)
     except UsageError as error:
         errors.print(f"image-processor: error: {error}")
         return EXIT_USAGE
+    for entry in skipped:
+        errors.print(f"skipped: {entry.path}: {entry.reason}", markup=False, soft_wrap=True)
     chain = arguments.model_chain or settings.model_chain
     try:
         models = runtime.load_models(settings.model_copy(update={"model_chain": chain}), threads=0)
@@ -67,8 +69,8 @@ def run_process(arguments: argparse.Namespace, settings: Settings) -> int:
         arguments.contact_sheet.write_bytes(render_contact_sheet(sheet))
     processed, failed = summarize(outcomes)
     errors.print(
-        f"{processed} processed, {failed} failed in {time.perf_counter() - started:.1f} s"
-        f" -> {arguments.out}"
+        f"{processed} processed, {failed} failed, {len(skipped)} skipped"
+        f" in {time.perf_counter() - started:.1f} s -> {arguments.out}"
     )
     if arguments.json:
         json.dump([outcome.as_dict() for outcome in outcomes], sys.stdout, indent=2)

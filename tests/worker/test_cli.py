@@ -87,6 +87,23 @@ def test_all_processed_exits_zero_and_names_outputs_by_stem(tmp_path: Path) -> N
     assert not (tmp_path / "out" / "front-cover.mask.png").exists()
 
 
+def test_a_folder_names_every_file_it_skips(tmp_path: Path) -> None:
+    (case,) = [case for case in bad_inputs() if case.name == "plain_jpeg"]
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "cover.jpg").write_bytes(case.data)
+    Image.new("RGB", (64, 48), "white").save(folder / "scan.ppm")  # Pillow reads it; we do not
+    (folder / "notes.txt").write_text("shelf 4")
+    (folder / "cover.mask.png").write_bytes(b"")  # a mask an earlier run wrote
+    done = run_cli("process", str(folder), "--out", str(tmp_path / "out"), "--json")
+    assert done.returncode == 0, done.stderr
+    assert [entry["input"] for entry in json.loads(done.stdout)] == [str(folder / "cover.jpg")]
+    assert f"skipped: {folder / 'scan.ppm'}: .ppm is not an image type it reads" in done.stderr
+    assert f"skipped: {folder / 'notes.txt'}: .txt is not an image type it reads" in done.stderr
+    assert f"skipped: {folder / 'cover.mask.png'}: a mask written by --save-mask" in done.stderr
+    assert "1 processed, 0 failed, 3 skipped" in done.stderr
+
+
 @pytest.mark.parametrize(
     "args",
     [
