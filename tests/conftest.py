@@ -15,6 +15,9 @@ from app.settings import Settings, get_settings
 from devtools.ecs_local import AWS_CREDENTIALS
 from tests import servers
 
+# On CI a skip is a failure (tests/ci_skips.py).
+pytest_plugins = ["tests.ci_skips"]
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Dummy credentials for moto_server: boto3 signs requests, moto ignores the keys.

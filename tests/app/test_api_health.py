@@ -120,9 +120,8 @@ def test_event_bus_is_pinged_when_configured(app_settings: Callable[..., Setting
 
     with TestClient(app) as client:
         checks = client.get("/health/deep").json()["checks"]
-    if checks["event_bus"]["status"] == "failed":
-        pytest.skip(f"no Redis at {servers.REDIS_URL}: {checks['event_bus']['reason']}")
-    assert checks["event_bus"]["status"] == "ok"
+    # Redis is one of the servers every test machine runs (.ci/services starts it if down).
+    assert checks["event_bus"]["status"] == "ok", checks["event_bus"]
 
 
 def test_system_info_shows_settings_and_constants_but_no_secret(
