@@ -33,6 +33,13 @@ AWS_CREDENTIALS = {
     "AWS_REGION": "us-east-1",
     "AWS_DEFAULT_REGION": "us-east-1",
 }
+# terraform's defaults (variables.tf), inside app/time_limits.py's rule: the task definitions
+# and the local setup, which reads them through Settings, must agree on them.
+TIME_LIMITS = {
+    "sqs_visibility_timeout": "300",
+    "task_soft_time_limit": "90",
+    "task_time_limit": "100",
+}
 
 
 @dataclass
@@ -91,7 +98,7 @@ class LocalAccount:
             "AWS_ENDPOINT_URL": self.aws_endpoint,
             "IMAGES_BUCKET": self.bucket,
             "IMAGE_PROCESSING_QUEUE_NAME": self.queue_name,
-            "SQS_VISIBILITY_TIMEOUT": "900",
+            **{name.upper(): value for name, value in TIME_LIMITS.items()},
         }
 
     def values(self, image: str) -> dict[str, str]:
@@ -102,14 +109,16 @@ class LocalAccount:
             "aws_region": AWS_CREDENTIALS["AWS_REGION"],
             "name_prefix": f"image-processor-{self.tag}",
             "log_group_prefix": f"/ecs/image-processor-{self.tag}",
-            "execution_role_arn": "arn:aws:iam::123456789012:role/task-exec",
-            "task_role_arn": "arn:aws:iam::123456789012:role/tasks",
+            # One execution role and one task role per service, as terraform/iam.tf makes them.
+            **{
+                f"{service}_{role}_role_arn": f"arn:aws:iam::123456789012:role/{service}-{role}"
+                for service in ("api", "worker", "beat", "flower")
+                for role in ("execution", "task")
+            },
             "image_processing_queue_name": self.queue_name,
             "images_bucket": self.bucket,
             "s3_images_prefix": "books/",
-            "sqs_visibility_timeout": "900",
-            "task_soft_time_limit": "240",
-            "task_time_limit": "300",
+            **TIME_LIMITS,
             "model_chain": "u2net,u2netp",
             **self.secret_arns,
         }
