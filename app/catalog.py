@@ -1,4 +1,8 @@
-"""Books and their images: the services behind the book and upload routes."""
+"""Books and their images: the services behind the book and upload routes.
+
+New image rows, their display_order and the book lock come from app/image_order.py, the
+one place the worker's results take them from too.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,12 @@ import uuid
 from collections.abc import Sequence
 from contextlib import suppress
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.enqueue import queue_image_processing
 from app.errors import not_found
+from app.image_order import add_image
 from app.image_types import ImageType
 from app.models import Book, BookImage, ImageProcessingJob
 from app.storage import Storage, StorageError
@@ -34,14 +39,6 @@ def get_book(*, session: Session, book_id: int) -> Book:
     return book
 
 
-def lock_book(*, session: Session, book_id: int) -> Book:
-    """The book row, locked until commit: image order and the primary flag change one at a time."""
-    book = session.scalars(select(Book).where(Book.id == book_id).with_for_update()).one_or_none()
-    if book is None:
-        raise not_found("book", book_id)
-    return book
-
-
 def book_images(*, session: Session, book_id: int) -> Sequence[BookImage]:
     statement = (
         select(BookImage)
@@ -51,35 +48,9 @@ def book_images(*, session: Session, book_id: int) -> Sequence[BookImage]:
     return session.scalars(statement).all()
 
 
-def next_display_order(*, session: Session, book_id: int) -> int:
-    statement = select(func.coalesce(func.max(BookImage.display_order), 0)).where(
-        BookImage.book_id == book_id
-    )
-    return int(session.scalar(statement) or 0) + 1
-
-
 def has_primary_image(*, session: Session, book_id: int) -> bool:
     statement = select(BookImage.id).where(BookImage.book_id == book_id, BookImage.is_primary)
     return session.scalars(statement.limit(1)).first() is not None
-
-
-def add_image(*, session: Session, book_id: int, s3_key: str, is_primary: bool) -> BookImage:
-    """A new image row at the end of the book (call with the book locked); not committed."""
-    if is_primary:
-        session.execute(
-            update(BookImage)
-            .where(BookImage.book_id == book_id, BookImage.is_primary)
-            .values(is_primary=False)
-        )
-    image = BookImage(
-        book_id=book_id,
-        s3_key=s3_key,
-        display_order=next_display_order(session=session, book_id=book_id),
-        is_primary=is_primary,
-    )
-    session.add(image)
-    session.flush()
-    return image
 
 
 def upload_image(
@@ -96,7 +67,6 @@ def upload_image(
     key = f"{book_id}/{uuid.uuid4().hex}{image_type.extension}"
     storage.put(key, data, content_type=image_type.content_type)
     try:
-        lock_book(session=session, book_id=book_id)
         image = add_image(session=session, book_id=book_id, s3_key=key, is_primary=is_primary)
     except BaseException:
         session.rollback()

@@ -13,9 +13,10 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.catalog import add_image, get_book, has_primary_image, lock_book
+from app.catalog import get_book, has_primary_image
 from app.enqueue import queue_image_processing
 from app.errors import ApiError
+from app.image_order import add_image, lock_book
 from app.models import BookImage, ImageProcessingJob
 from app.storage import ObjectNotFoundError, Storage, StorageError, TransientStorageError
 

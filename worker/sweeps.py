@@ -3,7 +3,9 @@
 Each part claims a bounded batch under `FOR UPDATE SKIP LOCKED` and moves every
 row out of the state that selected it in the same transaction, so two beats
 running at once never handle one job twice. Every job gets a bounded number of
-attempts, after which it fails with a reason.
+attempts, after which it fails with a reason. This module chooses the jobs; how their
+state changes is app/job_lifecycle.py's (allow_republish, recover_job) and app/enqueue.py's
+(publish_job).
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from app.db import session_scope
 from app.enqueue import publish_job
+from app.job_lifecycle import allow_republish, recover_job
 from app.models import ImageProcessingJob, JobStatus, utc_now
 from app.settings import Settings
-from worker.jobs import mark_failed
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +63,7 @@ def sweep_jobs(*, settings: Settings, queue_is_empty: bool | None) -> SweepRepor
     return report
 
 
-def _batch(settings: Settings, status: JobStatus) -> Select[tuple[ImageProcessingJob]]:
+def _batch(settings: Settings, status: JobStatus) -> Select[ImageProcessingJob]:
     return (
         select(ImageProcessingJob)
         .where(ImageProcessingJob.status == status)
@@ -75,18 +77,17 @@ def _batch(settings: Settings, status: JobStatus) -> Select[tuple[ImageProcessin
 
 def _republish(
     session: Session,
-    query: Select[tuple[ImageProcessingJob]],
+    query: Select[ImageProcessingJob],
     settings: Settings,
     report: SweepReport,
 ) -> None:
     for job in session.scalars(query):
-        if job.enqueue_attempts >= settings.max_enqueue_attempts:
-            _fail(job, "enqueue_attempts_exhausted", report)
+        if not allow_republish(job=job, max_attempts=settings.max_enqueue_attempts):
+            _report_failed(job, report)
             continue
         if not publish_job(job):
             report.publish_errors += 1
             break  # the broker is down: the rest wait for the next sweep
-        job.updated_at = utc_now()
         report.republished.append(str(job.id))
 
 
@@ -106,18 +107,20 @@ def _recover_dead_workers(
         .with_for_update(skip_locked=True)
     )
     for job in session.scalars(query):
-        if job.attempt_count >= settings.max_processing_attempts:
-            _fail(job, "worker_lost", report)
+        if not recover_job(job=job, max_attempts=settings.max_processing_attempts):
+            _report_failed(job, report)
             continue
-        job.status = JobStatus.pending
-        job.updated_at = now
         report.recovered.append(str(job.id))
         if not publish_job(job):
             report.publish_errors += 1
             break
 
 
-def _fail(job: ImageProcessingJob, reason: str, report: SweepReport) -> None:
-    mark_failed(job, reason, utc_now())
+def _report_failed(job: ImageProcessingJob, report: SweepReport) -> None:
     report.failed.append(str(job.id))
-    log.warning("sweep failed job %s: %s", job.id, reason, extra={"job_id": str(job.id)})
+    log.warning(
+        "sweep failed job %s: %s",
+        job.id,
+        job.failure_reason,
+        extra={"job_id": str(job.id), "reason": job.failure_reason},
+    )

@@ -1,4 +1,9 @@
-"""Celery tasks: thin wrappers that take ids, call plain functions and record the outcome."""
+"""Celery tasks: thin wrappers that take ids, call plain functions and map exceptions to Celery.
+
+A transient error retries with backoff (JobTask), a job held by another worker is looked at
+again later, a timeout or an unclassified error fails the job. What a job goes through is in
+worker/job_runner.py; how its state changes, in app/job_lifecycle.py.
+"""
 
 from __future__ import annotations
 
@@ -10,20 +15,20 @@ from typing import Any
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 
-from app.db import session_scope
+from app.failure_reasons import FailureReason
 from app.health import queue_depths
 from app.settings import get_settings
 from app.storage import get_storage
-from worker import __version__, runtime
+from worker import __version__
 from worker.celery_app import app
-from worker.jobs import fail_job
-from worker.processing import (
+from worker.job_runner import (
     JobBusyError,
     JobContext,
     TransientJobError,
-    fail_after_retries,
+    fail_best_effort,
     run_job,
 )
+from worker.models import runtime
 from worker.sweeps import sweep_jobs as sweep
 
 log = logging.getLogger(__name__)
@@ -39,8 +44,8 @@ class JobTask(Task):
     retry_jitter = True
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
-        if isinstance(exc, TransientJobError):
-            fail_after_retries(_context(*args), exc.reason)
+        if isinstance(exc, TransientJobError):  # its retries ran out
+            fail_best_effort(_context(*args), exc.reason, detail=exc.detail)
 
 
 @app.task(bind=True, base=JobTask, name="worker.tasks.process_image")
@@ -64,13 +69,13 @@ def process_image(self: JobTask, job_id: str, book_id: int, image_id: int) -> di
         # Not a failure: look again once the holder's claim could be stale.
         raise self.retry(countdown=busy.retry_in, max_retries=self.request.retries + 1) from None
     except SoftTimeLimitExceeded:
-        _fail(context, "timeout")
+        fail_best_effort(context, FailureReason.timeout)
         raise
     except TransientJobError:
         raise
     except Exception:
         log.exception("job failed unexpectedly", extra=context.log_fields())
-        _fail(context, "unexpected_error")
+        fail_best_effort(context, FailureReason.unexpected_error)
         raise
 
 
@@ -99,11 +104,3 @@ def smoke_test() -> dict[str, Any]:
 
 def _context(job_id: str, book_id: int, image_id: int) -> JobContext:
     return JobContext(uuid.UUID(str(job_id)), int(book_id), int(image_id))
-
-
-def _fail(context: JobContext, reason: str) -> None:
-    try:
-        with session_scope() as session:
-            fail_job(session=session, job_id=context.job_id, reason=reason)
-    except Exception:  # the sweep recovers the job once its claim is stale
-        log.exception("could not record the failure", extra=context.log_fields(reason=reason))

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.failure_reasons import FailureReason
 from app.listing_import import FailureCode
 from app.models import JobStatus
 
@@ -64,7 +65,9 @@ class JobOut(BaseModel):
     attempt_count: int
     enqueue_attempts: int
     model_used: str | None
-    failure_reason: str | None
+    failure_reason: FailureReason | None = Field(
+        description="Why the job failed (or, while queue_failed, why publishing did)"
+    )
     subject_brightness: float | None
     background_color: str | None
     result_image_id: int | None

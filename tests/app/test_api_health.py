@@ -6,13 +6,15 @@ import logging
 from collections.abc import Callable
 
 import pytest
+from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
 from app.health import queue_depths
+from app.migrate import alembic_config
 from app.settings import Settings
 from tests import servers
-from tests.app.conftest import API_KEY, Infrastructure
+from tests.app_stack import API_KEY, Infrastructure
 
 DB_PASSWORD = "db-password-never-shown"
 
@@ -50,7 +52,8 @@ def test_deep_health_ok_with_queue_counts(client: TestClient) -> None:
     assert report["status"] == "ok", report
     assert report["failing"] == []
     checks = report["checks"]
-    assert checks["database"]["migration"] == "0001"
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert checks["database"]["migration"] == head  # migrated to the newest revision
     assert checks["queue"]["queue"]["messages"] == 0
     assert checks["queue"]["dead_letter_queue"]["messages"] == 0
     assert checks["event_bus"]["status"] == "skipped"

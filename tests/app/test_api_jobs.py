@@ -6,6 +6,9 @@ import uuid
 
 from fastapi.testclient import TestClient
 
+from app.db import session_scope
+from app.failure_reasons import FailureReason
+from app.job_lifecycle import fail_job
 from tests.app.helpers import PNG_BYTES
 
 
@@ -47,3 +50,20 @@ def test_unknown_and_malformed_job_ids(client: TestClient) -> None:
     assert (response.status_code, response.json()["code"]) == (404, "book_not_found")
     response = client.get("/books/1/jobs", params={"status": "exploded"})
     assert response.status_code == 422
+
+
+def test_a_failed_job_shows_its_reason_and_the_schema_lists_every_reason(
+    client: TestClient,
+) -> None:
+    book_id = client.post("/books", json={"title": "Dune"}).json()["id"]
+    job = _primary_upload(client, book_id)
+    with session_scope() as session:
+        fail_job(session=session, job_id=uuid.UUID(job["id"]), reason=FailureReason.invalid_image)
+    shown = client.get(f"/jobs/{job['id']}").json()
+    assert (shown["status"], shown["failure_reason"]) == ("failed", "invalid_image")
+
+    schema = client.get("/openapi.json").json()
+    job_out = schema["components"]["schemas"]["JobOut"]["properties"]["failure_reason"]
+    assert {"$ref": "#/components/schemas/FailureReason"} in job_out["anyOf"]
+    listed = schema["components"]["schemas"]["FailureReason"]["enum"]
+    assert listed == [reason.value for reason in FailureReason]

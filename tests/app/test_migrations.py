@@ -111,6 +111,28 @@ def test_database_refuses_an_unknown_status(empty_engine: Engine) -> None:
         _insert_job(connection, image_id=1, status="exploded")
 
 
+def test_upgrade_drops_the_exception_name_from_publish_failed(empty_engine: Engine) -> None:
+    """0002: `publish_failed: <ExceptionName>` rows validate against FailureReason again."""
+    with empty_engine.begin() as connection:
+        upgrade(revision="0001", connection=connection)
+        connection.execute(text("INSERT INTO books (id, title) VALUES (1, 'A')"))
+        connection.execute(text(_INSERT_IMAGE))
+        _insert_job(connection, image_id=1, status="queue_failed")
+        _insert_job(connection, image_id=1, status="failed")
+        connection.execute(
+            text(
+                "UPDATE image_processing_jobs SET failure_reason = CASE status "
+                "WHEN 'queue_failed' THEN 'publish_failed: OperationalError' "
+                "ELSE 'worker_lost' END"
+            )
+        )
+        upgrade(connection=connection)
+        reasons = connection.execute(
+            text("SELECT failure_reason FROM image_processing_jobs ORDER BY failure_reason")
+        ).scalars()
+        assert list(reasons) == ["publish_failed", "worker_lost"]
+
+
 def test_python_m_app_migrate_upgrades_from_any_directory(tmp_path: Path) -> None:
     """The container's migrate command: alembic.ini is found inside the package."""
     database = tmp_path / "cli.db"

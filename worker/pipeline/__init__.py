@@ -1,6 +1,6 @@
 """The pure image pipeline: bytes and preloaded models in, a result out, no I/O."""
 
-from worker.pipeline.errors import REASONS, PipelineError
+from worker.pipeline.errors import PipelineError
 from worker.pipeline.quality import (
     ModelAttempt,
     select_background_color,
@@ -9,7 +9,6 @@ from worker.pipeline.quality import (
 from worker.pipeline.run import PipelineConfig, PipelineResult, process_image_bytes
 
 __all__ = [
-    "REASONS",
     "ModelAttempt",
     "PipelineConfig",
     "PipelineError",

@@ -57,11 +57,11 @@ def decode_image(data: bytes, *, max_pixels: int, max_dimension: int) -> Decoded
             # the target: a 5000 px JPEG then costs a fraction of its full decode.
             image.draft("RGB", _fit((width, height), max_dimension))
         image.load()
-        image = ImageOps.exif_transpose(image)
+        upright: Image.Image = ImageOps.exif_transpose(image)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
         raise PipelineError("invalid_image", f"the image data is damaged: {error}") from None
 
-    rgb, alpha = _to_rgb(image)
+    rgb, alpha = _to_rgb(upright)
     target = _fit(rgb.size, max_dimension)
     if target != rgb.size:
         rgb = rgb.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)

@@ -2,35 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from app.failure_reasons import FailureReason
 
 if TYPE_CHECKING:
     from worker.pipeline.quality import ModelAttempt
 
-# Every reason the pipeline can give; the job's failure_reason is one of these.
-REASONS = frozenset(
-    {
-        "empty_file",
-        "invalid_image",
-        "image_too_large",
-        "image_too_small",
-        "quality_area_too_small",
-        "quality_aspect_mismatch",
-        "quality_no_subject",
-    }
-)
 
-
-@dataclass
 class PipelineError(Exception):
-    reason: str
-    detail: str
-    attempts: tuple[ModelAttempt, ...] = field(default=())
+    """`reason` is the job's failure reason as it will be stored; `detail` is for the log.
 
-    def __post_init__(self) -> None:
-        assert self.reason in REASONS, self.reason
-        super().__init__(f"{self.reason}: {self.detail}")
+    Takes a FailureReason or its value, and refuses a name the vocabulary does not know
+    (ValueError), so a misspelt reason fails where it is raised, not in the API's schema.
+    """
 
-    def __str__(self) -> str:
-        return f"{self.reason}: {self.detail}"
+    def __init__(
+        self,
+        reason: FailureReason | str,
+        detail: str,
+        attempts: tuple[ModelAttempt, ...] = (),
+    ) -> None:
+        self.reason = FailureReason(reason)
+        self.detail = detail
+        self.attempts = attempts
+        super().__init__(f"{self.reason}: {detail}")

@@ -12,6 +12,9 @@ from PIL import Image
 from app.settings import Settings
 
 BackgroundColor = Literal["black", "white"]
+# The verdict's reasons, as the seed's validate_image_quality names them. When no model
+# passes, the job fails with `quality_<reason>`, a member of app/failure_reasons.py's
+# FailureReason (PipelineError refuses any other name; tests/worker/pipeline checks all three).
 QualityReason = Literal["area_too_small", "aspect_mismatch", "no_subject"]
 
 # A pixel belongs to the subject when its mask value is at least this (alpha 127 is the cut).

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from PIL import Image, ImageChops
 
 from app.settings import Settings
-from worker.mask_models import MaskModel
+from worker.models.base import MaskModel
 from worker.pipeline.compose import composite, encode_png
 from worker.pipeline.decode import decode_image
 from worker.pipeline.errors import PipelineError
@@ -69,14 +69,50 @@ def process_image_bytes(
     image = decoded.rgb
     decoded_at = time.perf_counter()
 
+    model, mask, attempts = _first_passing_mask(image, decoded.alpha, models, config)
+    inferred_at = time.perf_counter()
+
+    brightness = subject_brightness(image, mask)
+    background = select_background_color(brightness, threshold=config.brightness_threshold)
+    result = composite(image, mask, background)
+    composed_at = time.perf_counter()
+    png = encode_png(result)
+    finished = time.perf_counter()
+    return PipelineResult(
+        png=png,
+        mask=mask,
+        model=model.name,
+        brightness=brightness,
+        background=background,
+        attempts=attempts,
+        size=image.size,
+        source_size=decoded.source_size,
+        source_format=decoded.source_format,
+        timings={
+            "decode_s": decoded_at - started,
+            "models_s": inferred_at - decoded_at,
+            "compose_s": composed_at - inferred_at,
+            "encode_s": finished - composed_at,
+            "total_s": finished - started,
+        },
+    )
+
+
+def _first_passing_mask(
+    image: Image.Image,
+    alpha: Image.Image | None,
+    models: Sequence[MaskModel],
+    config: PipelineConfig,
+) -> tuple[MaskModel, Image.Image, tuple[ModelAttempt, ...]]:
+    """The chain in order: the first model whose mask passes validation, and every attempt;
+    PipelineError named after the first model's verdict when none passes."""
     attempts: list[ModelAttempt] = []
-    winner: tuple[MaskModel, Image.Image] | None = None
     for model in models:
         model_started = time.perf_counter()
         mask = model.predict_mask(image)
-        if decoded.alpha is not None:
+        if alpha is not None:
             # Where the source was already transparent it is background, whatever the model says.
-            mask = ImageChops.darker(mask, decoded.alpha)
+            mask = ImageChops.darker(mask, alpha)
         box, verdict = judge_mask(
             mask, min_area_ratio=config.min_area_ratio, max_aspect_diff=config.max_aspect_diff
         )
@@ -90,39 +126,10 @@ def process_image_bytes(
             )
         )
         if verdict["passed"]:
-            winner = (model, mask)
-            break
-    if winner is None:
-        # Named after the first model's verdict: the chain's primary model.
-        reason = attempts[0].reason if attempts else "no_subject"
-        tried = ", ".join(f"{attempt.model}: {attempt.reason}" for attempt in attempts)
-        raise PipelineError(
-            f"quality_{reason}", f"no model passed validation ({tried})", tuple(attempts)
-        )
-    inferred_at = time.perf_counter()
-
-    model, mask = winner
-    brightness = subject_brightness(image, mask)
-    background = select_background_color(brightness, threshold=config.brightness_threshold)
-    result = composite(image, mask, background)
-    composed_at = time.perf_counter()
-    png = encode_png(result)
-    finished = time.perf_counter()
-    return PipelineResult(
-        png=png,
-        mask=mask,
-        model=model.name,
-        brightness=brightness,
-        background=background,
-        attempts=tuple(attempts),
-        size=image.size,
-        source_size=decoded.source_size,
-        source_format=decoded.source_format,
-        timings={
-            "decode_s": decoded_at - started,
-            "models_s": inferred_at - decoded_at,
-            "compose_s": composed_at - inferred_at,
-            "encode_s": finished - composed_at,
-            "total_s": finished - started,
-        },
+            return model, mask, tuple(attempts)
+    # Named after the first model's verdict: the chain's primary model.
+    reason = attempts[0].reason if attempts else "no_subject"
+    tried = ", ".join(f"{attempt.model}: {attempt.reason}" for attempt in attempts)
+    raise PipelineError(
+        f"quality_{reason}", f"no model passed validation ({tried})", tuple(attempts)
     )

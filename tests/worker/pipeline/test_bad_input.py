@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import io
 import tracemalloc
+from typing import get_args
 
 import pytest
 from PIL import Image
 
+from app.failure_reasons import FailureReason
 from app.settings import Settings
 from tests.corpus import Case, bad_inputs
-from worker.mask_models import BackdropDistanceMaskModel
-from worker.pipeline import REASONS, PipelineConfig, PipelineError, process_image_bytes
+from worker.models.null_model import BackdropDistanceMaskModel
+from worker.pipeline import PipelineConfig, PipelineError, process_image_bytes
+from worker.pipeline.quality import QualityReason
 
 CONFIG = PipelineConfig.from_settings(Settings())
 NULL_CHAIN = [BackdropDistanceMaskModel()]
@@ -27,7 +30,7 @@ def test_bad_input_through_the_pipeline(case: Case) -> None:
         with pytest.raises(PipelineError) as caught:
             process_image_bytes(case.data, models=NULL_CHAIN, config=CONFIG)
         assert caught.value.reason == case.reason
-        assert caught.value.reason in REASONS
+        assert isinstance(caught.value.reason, FailureReason)
         return
     result = process_image_bytes(case.data, models=NULL_CHAIN, config=CONFIG)
     output = Image.open(io.BytesIO(result.png))
@@ -89,6 +92,17 @@ def test_no_model_passing_names_the_reason_and_every_attempt() -> None:
         process_image_bytes(buffer.getvalue(), models=chain, config=CONFIG)
     assert caught.value.reason == "quality_area_too_small"
     assert [attempt.reason for attempt in caught.value.attempts] == ["area_too_small"] * 2
+
+
+def test_every_quality_verdict_names_a_failure_reason() -> None:
+    """The seed's verdict reasons keep their names; the job's reason is `quality_` + that."""
+    for verdict_reason in get_args(QualityReason):
+        assert FailureReason(f"quality_{verdict_reason}").value == f"quality_{verdict_reason}"
+
+
+def test_a_reason_outside_the_vocabulary_is_refused_where_it_is_raised() -> None:
+    with pytest.raises(ValueError, match="quality_too_blue"):
+        PipelineError("quality_too_blue", "no such verdict")
 
 
 def test_second_model_wins_when_the_first_fails() -> None:
