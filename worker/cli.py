@@ -64,13 +64,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _models(arguments: argparse.Namespace, settings) -> int:
-    from worker.model_registry import UnknownModelError, get_spec
-    from worker.provisioning import (
-        ModelFileError,
-        ModelProvisioningError,
-        fetch_model,
-        verify_model,
-    )
+    from worker.models.files import ModelFileError, verify_model
+    from worker.models.provisioning import ModelProvisioningError, fetch_model
+    from worker.models.registry import UnknownModelError, get_spec
 
     names = arguments.names or settings.model_chain
     try:
@@ -87,7 +83,7 @@ def _models(arguments: argparse.Namespace, settings) -> int:
                 )
                 print(f"{spec.name}: {done.path} ({done.source})")
             else:
-                print(f"{spec.name}: {verify_model(spec, settings.u2net_home)} ok")
+                print(f"{spec.name}: {verify_model(spec, settings.u2net_home).path} ok")
         except (ModelProvisioningError, ModelFileError) as error:
             print(f"image-processor: error: {error}", file=sys.stderr)
             status = EXIT_FAILED
@@ -98,8 +94,8 @@ def _warmup(settings) -> int:
     """Import rembg (numba compiles pymatting into NUMBA_CACHE_DIR) and run each model once."""
     from PIL import Image
 
-    from worker import runtime
-    from worker.provisioning import ModelFileError
+    from worker.models import runtime
+    from worker.models.files import ModelFileError
 
     started = time.perf_counter()
     runtime.prepare_environment(settings)

@@ -12,12 +12,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from app.settings import Settings
-from worker import runtime
-from worker.batch import Outcome, UsageError, collect_inputs, process_files, summarize
 from worker.contact_sheet import render_contact_sheet
-from worker.model_registry import UnknownModelError
+from worker.local_files import Outcome, UsageError, collect_inputs, process_files, summarize
+from worker.models import runtime
+from worker.models.files import ModelFileError
+from worker.models.registry import UnknownModelError
 from worker.pipeline import PipelineConfig
-from worker.provisioning import ModelFileError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 

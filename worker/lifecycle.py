@@ -12,9 +12,10 @@ from app.celery_config import resolve_queue_url
 from app.logging_setup import configure_logging
 from app.settings import Settings, get_settings
 from app.time_limits import time_limit_problems
-from worker import healthcheck, runtime
-from worker.model_registry import UnknownModelError
-from worker.provisioning import ModelFileError
+from worker import healthcheck
+from worker.models import runtime
+from worker.models.files import ModelFileError
+from worker.models.registry import UnknownModelError
 
 log = logging.getLogger(__name__)
 

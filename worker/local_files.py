@@ -12,7 +12,7 @@ from pathlib import Path
 from PIL import Image, ImageOps
 
 from worker.contact_sheet import SheetEntry
-from worker.mask_models import MaskModel
+from worker.models.base import MaskModel
 from worker.pipeline import PipelineConfig, PipelineError, process_image_bytes
 
 log = logging.getLogger(__name__)
@@ -201,9 +201,9 @@ def _preview(data: bytes, max_pixels: int) -> Image.Image:
             if image.width * image.height > max_pixels:
                 raise ValueError("too large to preview")
             image.draft("RGB", (480, 480))
-            image = ImageOps.exif_transpose(image)
-            image.thumbnail((480, 480))
-            return image.convert("RGB")
+            upright: Image.Image = ImageOps.exif_transpose(image)
+            upright.thumbnail((480, 480))
+            return upright.convert("RGB")
     except Exception:  # any undecodable input gets the placeholder
         return Image.new("RGB", (240, 240), (60, 60, 60))
 

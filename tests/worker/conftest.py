@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from app.settings import Settings
-from worker import runtime
-from worker.model_registry import get_spec
-from worker.provisioning import ModelFileError, verify_model
-from worker.sessions import OnnxMaskModel, load_models
+from worker.models import runtime
+from worker.models.files import ModelFileError, verify_model
+from worker.models.onnx_model import OnnxMaskModel
+from worker.models.registry import get_spec
 
 MODEL_HOME = Settings().u2net_home
 
@@ -30,4 +30,5 @@ def model_home() -> Path:
 def onnx_models(model_home: Path) -> dict[str, OnnxMaskModel]:
     """u2net and u2netp, loaded once and reused by every test, as a worker process would."""
     runtime.prepare_environment(Settings())  # numba's JIT cache, as every worker process has it
-    return {model.name: model for model in load_models(["u2net", "u2netp"], home=model_home)}
+    chain = runtime.build_chain(["u2net", "u2netp"], home=model_home)
+    return {model.name: model for model in chain}

@@ -21,7 +21,7 @@ from celery.worker.pidbox import Pidbox
 from kombu import Connection
 
 from app.settings import get_settings
-from worker.consumer import DeadLetteringConsumer
+from worker.dead_letters import DeadLetteringConsumer
 from worker.monitoring.bus import bus_connection, bus_errors, bus_url
 from worker.monitoring.dispatcher import BusEventDispatcher
 from worker.monitoring.link import BusLink
@@ -132,7 +132,7 @@ _SWAPPED_STEPS = {"celery.worker.consumer.control:Control": f"{__name__}:BusRemo
 
 
 class BusConsumer(DeadLetteringConsumer):
-    """The worker's consumer (undecodable messages dead-lettered, worker/consumer.py); with
+    """The worker's consumer (undecodable messages dead-lettered, worker/dead_letters.py); with
     EVENTS_BROKER_URL set, its events and pidbox ride the bus."""
 
     class Blueprint(Consumer.Blueprint):

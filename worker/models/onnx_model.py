@@ -1,4 +1,4 @@
-"""rembg sessions on onnxruntime, loaded once per process from verified files.
+"""The real variant: a rembg session on onnxruntime, loaded once per process from a checked file.
 
 The session itself is rembg's (its model classes, provider selection and
 onnxruntime session); the file comes from U2NET_HOME after an MD5 check, never
@@ -15,15 +15,13 @@ tests/worker/test_reference.py.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from worker.model_registry import ModelSpec, get_spec
-from worker.provisioning import verify_model
+from worker.models.registry import ModelSpec
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +52,9 @@ class OnnxMaskModel:
 
     def run(self, feed: dict[str, np.ndarray]) -> np.ndarray:
         """The raw onnxruntime call: the first output's first channel at the input size."""
-        return self.session.inner_session.run(None, feed)[0][0, 0]
+        outputs: list[np.ndarray] = self.session.inner_session.run(None, feed)
+        first_channel: np.ndarray = outputs[0][0, 0]
+        return first_channel
 
     def predict_mask(self, image: Image.Image) -> Image.Image:
         prediction = self.run(self.prepare(image))
@@ -66,17 +66,13 @@ class OnnxMaskModel:
         return mask.resize(image.size, Image.Resampling.BILINEAR)
 
 
-def load_models(names: Sequence[str], *, home: Path, threads: int = 0) -> list[OnnxMaskModel]:
-    """Verify and load every model of the chain; ModelFileError names a missing or bad file."""
-    specs = [get_spec(name) for name in names]
-    paths = [verify_model(spec, home) for spec in specs]  # all checked before any is loaded
-    return [
-        OnnxMaskModel(spec, _rembg_session(spec, path, threads))
-        for spec, path in zip(specs, paths, strict=True)
-    ]
+def load_onnx_model(spec: ModelSpec, path: Path, *, threads: int) -> OnnxMaskModel:
+    """The model from a file already checked (worker.models.runtime does it, once per start)."""
+    return OnnxMaskModel(spec, _rembg_session(spec, path, threads))
 
 
 def _rembg_session(spec: ModelSpec, path: Path, threads: int) -> Any:
+    # Imported here: only a process that loads a model pays for onnxruntime and rembg.
     import onnxruntime as ort
     from rembg.sessions import sessions as rembg_sessions
 
@@ -92,8 +88,8 @@ def _rembg_session(spec: ModelSpec, path: Path, threads: int) -> Any:
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     # Memory-pattern planning pre-allocates one block for every activation of a
-    # run: measured on u2net, the process peaked at 1052 MB with it and 677 MB
-    # without, with no slower runs. It is what keeps a worker process near 1 GB.
+    # run. `make bench`'s process peaked at 1189 MB with it and 964 MB without, no
+    # slower (docs/performance.md). It is what keeps a worker process near 1 GB.
     options.enable_mem_pattern = False
     log.info("loading model %s from %s (intra-op threads: %s)", spec.name, path, threads or "auto")
     return provisioned(spec.name, options, providers=["CPUExecutionProvider"])
