@@ -7,7 +7,7 @@
 # x86_64 only: onnxruntime crashed on the seeds' ARM64 Lambda, and Fargate runs X86_64 here.
 # Python 3.11 on Debian bookworm: the development machines run 3.11, constraints.txt is locked
 # on it, and CI builds and runs this Dockerfile on a stand-in base made from Debian bookworm's
-# own Python 3.11 (.ci/base-image; README "Containers" says what differs). The tag is pinned
+# own Python 3.11 (.ci/base-image; docs/deployment.md says what differs). The tag is pinned
 # and bumped on purpose.
 # checkov:skip=CKV_DOCKER_7: every FROM uses this ARG, which pins the version tag (checkov cannot resolve ARGs)
 ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
@@ -64,7 +64,11 @@ RUN groupadd --system --gid 10001 app \
       --shell /usr/sbin/nologin app
 COPY --chmod=0755 docker/entrypoint.sh /usr/local/bin/image-processor-entrypoint
 COPY --chmod=0755 docker/healthcheck.sh /usr/local/bin/image-processor-healthcheck
-COPY docker/local_setup.py docker/smoke_test.py /opt/image-processor/
+# The deploy's smoke test (docker/smoke_test.py) is the one script beside the packages: dev
+# tooling (devtools/: benchmarks, the embedded stack, the local AWS setup) and tests/ never
+# reach the build context (.dockerignore) nor the package (pyproject.toml), and
+# tests/deploy/test_image_contents.py proves both.
+COPY docker/smoke_test.py /opt/image-processor/
 WORKDIR /tmp
 ENTRYPOINT ["image-processor-entrypoint"]
 

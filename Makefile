@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Re-install whenever the dependency declarations change.
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/null | cksum | cut -d' ' -f1)
 
-.PHONY: install models warmup system-deps services test test-containers test-fast lint demo demo-files eval bench bench-e2e bench-api bench-image bench-layouts samples clean
+.PHONY: install models warmup system-deps services test test-containers test-fast lint demo up demo-files eval bench bench-e2e bench-api bench-image bench-layouts samples clean
 
 install: $(STAMP)
 
@@ -37,6 +37,7 @@ services:
 
 test: install warmup system-deps services
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 	$(MAKE) test-containers
 
@@ -53,33 +54,39 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# The whole distributed path on this machine: moto (SQS+S3), SQLite (or DATABASE_URL),
-# a real Celery worker, beat, the API, and Flower when Redis answers on 6379.
+# The whole distributed path on this machine, once: moto (SQS+S3), SQLite (or DATABASE_URL),
+# a real Celery worker, beat, the API, and Flower when Redis answers on 6379 (devtools/).
 demo: install warmup
-	$(BIN)/python -m worker.embedded.demo --out out
+	$(BIN)/python -m devtools.embedded_stack.demo --out out
+
+# The same stack kept running until Ctrl-C, the sample book processed: prints the API docs,
+# Flower's URL and credentials, and a curl line for your own photo.
+up: install warmup
+	$(BIN)/python -m devtools.embedded_stack.up --out out
 
 # Synthetic book photos with exact masks, generated from images bundled in scikit-image.
 samples: install
-	$(BIN)/python -m worker.synth --out out/samples --set all
+	$(BIN)/python -m devtools.synthetic_photos --out out/samples --set all
 
 eval: install models samples
-	$(BIN)/python -m worker.evaluation --images out/samples --details
+	$(BIN)/python -m devtools.evaluate_models --images out/samples --details
 
 bench: install warmup samples
-	$(BIN)/python -m worker.bench --images out/samples
+	$(BIN)/python -m devtools.bench_pipeline --images out/samples
 
-# N photos through the API on the embedded stack, drained by one worker (concurrency 2).
+# Images per second of one worker task for each pool layout (processes x onnxruntime threads).
 bench-layouts: install warmup samples
 	$(BIN)/python -m devtools.bench_layouts --images out/samples
 
+# N photos through the API on the embedded stack, drained by one worker (concurrency 2).
 bench-e2e: install warmup
-	$(BIN)/python -m worker.embedded.bench_e2e --out out
+	$(BIN)/python -m devtools.bench_end_to_end --out out
 
 # 2000 enqueue requests, 16 at a time, against the API on loopback (Postgres + moto_server).
 bench-api: install services
-	$(BIN)/python -m app.loadtest
+	$(BIN)/python -m devtools.bench_api
 
-# Image sizes and the worker container's cold start, one JSON line (README "Containers").
+# Image sizes and the worker container's cold start, one JSON line (docs/deployment.md).
 bench-image: install services
 	bash .ci/containers bench
 

@@ -30,9 +30,9 @@ import psycopg
 
 from devtools import podman
 from devtools.ecs_local import LocalAccount, run_task
-from worker.embedded.processes import Supervisor, free_port
-from worker.synth.catalog import demo_set
-from worker.synth.scene import render
+from devtools.embedded_stack.processes import Supervisor, free_port
+from devtools.synthetic_photos.catalog import demo_set
+from devtools.synthetic_photos.scene import render
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test"

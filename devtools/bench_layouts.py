@@ -23,7 +23,7 @@ LAYOUTS = ((1, 1), (1, 2), (2, 1), (2, 2))
 
 def _process(threads: int, photos: list[bytes], work: Any, start: Any, done: Any) -> None:
     from app.settings import get_settings
-    from worker import runtime
+    from worker.models import runtime
     from worker.pipeline import PipelineConfig, PipelineError, process_image_bytes
 
     settings = get_settings()
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="passes over the bench photos")
     arguments = parser.parse_args(argv)
 
-    from worker.synth import generate_set, load_manifest
+    from devtools.synthetic_photos import generate_set, load_manifest
 
     cases = load_manifest(generate_set("bench", arguments.images))
     photos = [case.image_path.read_bytes() for case in cases] * arguments.rounds

@@ -66,7 +66,7 @@ class LocalAccount:
         return boto3.client(service, endpoint_url=self.aws_endpoint, **_boto_credentials())
 
     def provision(self) -> None:
-        """Secrets, bucket, queue and its DLQ, as terraform and README "Deployment" make them."""
+        """Secrets, bucket, queue and its DLQ, as terraform and docs/deployment.md make them."""
         database = {
             "host": "127.0.0.1",
             "port": 5432,
@@ -83,9 +83,10 @@ class LocalAccount:
             name = f"{self.tag}/{placeholder.removesuffix('_secret_arn')}"
             created = self.client("secretsmanager").create_secret(Name=name, SecretString=value)
             self.secret_arns[placeholder] = created["ARN"]
+        # The very command compose's aws-setup runs, with this account's names in its settings.
         environment = {**self.setup_environment(), "PYTHONPATH": str(REPO_ROOT)}
         subprocess.run(
-            [sys.executable, str(REPO_ROOT / "docker" / "local_setup.py")],
+            [sys.executable, "-m", "devtools.local_aws"],
             env={**os.environ, **environment},
             check=True,
             capture_output=True,

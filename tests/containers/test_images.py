@@ -3,6 +3,7 @@ as uid 10001 on a read-only root."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 import pytest
@@ -61,3 +62,31 @@ def test_the_runtime_image_holds_verified_models_and_a_warm_jit_cache(
     )
     assert cache.passed, cache.output
     assert int(cache.output.split()[-1]) > 0
+
+
+# Run inside each image: the project's files as pip installed them, and what else is importable.
+_CONTENTS_PROBE = """
+import importlib.metadata, importlib.util, json, pathlib
+tops = {f.parts[0] for f in importlib.metadata.distribution("image-processor").files}
+print(json.dumps({
+    # `..` is the console script in the venv's bin/; the dist-info is pip's own record.
+    "packaged": sorted(top for top in tops if top != ".." and not top.endswith(".dist-info")),
+    "importable": [name for name in ("devtools", "tests") if importlib.util.find_spec(name)],
+    "scripts": sorted(p.name for p in pathlib.Path("/opt/image-processor").iterdir()),
+}))
+"""
+
+
+@pytest.mark.parametrize("target", ["runtime", "api"])
+def test_the_image_holds_the_runtime_packages_and_no_dev_tooling(
+    images: dict[str, str], target: str
+) -> None:
+    """tests/deploy/test_image_contents.py checks what keeps dev tooling out; this, the result."""
+    result = podman.run_once(images[target], ["python", "-c", _CONTENTS_PROBE])
+    assert result.passed, result.output
+    contents = json.loads(result.output.strip().splitlines()[-1])
+    assert contents == {
+        "packaged": ["app", "worker"],
+        "importable": [],
+        "scripts": ["smoke_test.py"],
+    }

@@ -1,16 +1,16 @@
-"""The local stacks' bucket, queue and DLQ (worker/embedded/infra.py) are terraform's.
+"""The local stacks' bucket, queue and DLQ (devtools/local_aws.py) are terraform's.
 
-The embedded demo, compose's one-shot setup and the load test all make them with one function;
-its values must be terraform/sqs.tf's and variables.tf's, or a poison message would take a
-different number of deliveries to reach the DLQ locally than in AWS.
+The embedded stack, compose's one-shot setup, the load benchmark and the test fixtures all make
+them with one function; its values must be terraform/sqs.tf's and variables.tf's, or a poison
+message would take a different number of deliveries to reach the DLQ locally than in AWS.
 """
 
 from __future__ import annotations
 
 import pytest
 
+from devtools import local_aws
 from tests.deploy.checks import default, load_terraform
-from worker.embedded import infra
 
 
 def _literal(value: str) -> int:
@@ -42,7 +42,7 @@ def _local_values() -> dict[str, int]:
         "DEAD_LETTER_RETENTION_SECONDS",
         "RECEIVE_WAIT_SECONDS",
     )
-    return {name: getattr(infra, name) for name in names}
+    return {name: getattr(local_aws, name) for name in names}
 
 
 def test_the_local_queue_is_terraforms() -> None:

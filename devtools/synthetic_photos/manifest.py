@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from worker.synth.catalog import SETS
-from worker.synth.scene import SceneSpec, render
+from devtools.synthetic_photos.catalog import SETS
+from devtools.synthetic_photos.scene import SceneSpec, render
 
 # Bump when the output changes for a reason the source does not show (e.g. a new Pillow).
 GENERATOR_VERSION = "1"

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -21,7 +18,8 @@ from sqlalchemy import create_engine
 
 from app.migrate import upgrade
 from app.settings import Settings
-from worker.embedded.infra import create_local_infrastructure
+from devtools.embedded_stack.processes import free_port, stop_process_group, wait_for_port
+from devtools.local_aws import create_local_infrastructure
 
 VENV_BIN = Path(sys.executable).parent
 AWS_ENV = {
@@ -74,23 +72,6 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"process {process.pid} exited with {process.returncode}")
-        with suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return
-        time.sleep(0.1)
-    raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout} s")
-
-
 @contextmanager
 def server_process(
     args: list[str], *, env: dict[str, str], log: IO[bytes]
@@ -104,16 +85,10 @@ def server_process(
         start_new_session=True,
     )
     try:
-        wait_for_port(int(args[args.index("--port") + 1]), process)
+        wait_for_port(int(args[args.index("--port") + 1]), process=process)
         yield process
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=15)
+        stop_process_group(process)
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""Load benchmark of the enqueue path: `python -m app.loadtest`.
+"""Load benchmark of the enqueue path: `python -m devtools.bench_api`.
 
 Starts its own moto_server and uvicorn on loopback, makes a fresh Postgres
 database, fires N primary-image uploads with C in flight, then checks that

@@ -20,17 +20,17 @@ from datetime import datetime
 from pathlib import Path
 
 from app.settings import get_settings
-from worker import runtime
-from worker.embedded.demo import _ok, stack_env, start_stack
-from worker.embedded.processes import Supervisor
-from worker.synth import generate_set, load_manifest
+from devtools.embedded_stack.processes import Supervisor
+from devtools.embedded_stack.stack import ok, stack_env, start_stack
+from devtools.synthetic_photos import generate_set, load_manifest
+from worker.models import runtime
 
 CONCURRENCY = 2
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m worker.embedded.bench_e2e", description=__doc__
+        prog="python -m devtools.bench_end_to_end", description=__doc__
     )
     parser.add_argument("--images", type=int, default=60)
     parser.add_argument("--out", type=Path, default=Path("out"))
@@ -43,12 +43,12 @@ def main(argv: list[str] | None = None) -> int:
     env.pop("FLOWER_PORT", None)
     supervisor = Supervisor(log_dir=out / "bench-stack" / "logs", env=env)
     try:
-        api = start_stack(supervisor, env, out / "bench-stack")
-        book = _ok(api.post("/books", json={"title": "bench"}))
+        api = start_stack(supervisor, env, out / "bench-stack").api()
+        book = ok(api.post("/books", json={"title": "bench"}))
         uploads = [photos[index % len(photos)] for index in range(arguments.images)]
         enqueue_started = time.monotonic()
         for photo in uploads:
-            _ok(
+            ok(
                 api.post(
                     f"/books/{book['id']}/images",
                     files={"file": (photo.name, photo.read_bytes(), "image/jpeg")},
@@ -138,7 +138,7 @@ def rembg_seconds(settings, photos: list[Path]) -> float:
 def _wait(api, book_id: int, count: int, timeout: float = 900) -> list[dict]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        jobs = _ok(api.get(f"/books/{book_id}/jobs", params={"limit": 500}))["items"]
+        jobs = ok(api.get(f"/books/{book_id}/jobs", params={"limit": 500}))["items"]
         if len(jobs) >= count and all(job["status"] in ("completed", "failed") for job in jobs):
             return jobs
         time.sleep(1)

@@ -18,11 +18,12 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from app.settings import get_settings
-from worker import runtime
-from worker.mask_models import MaskModel
+from worker.models import runtime
+from worker.models.base import MaskModel
 from worker.pipeline import PipelineConfig, PipelineError, process_image_bytes
 
 ROUNDS = 2
@@ -30,12 +31,12 @@ MIN_IMAGES = 10
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m worker.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devtools.bench_pipeline", description=__doc__)
     parser.add_argument("--model", default="u2net")
     parser.add_argument("--images", type=Path, default=Path("out/samples"))
     arguments = parser.parse_args(argv)
 
-    from worker.synth import generate_set, load_manifest
+    from devtools.synthetic_photos import generate_set, load_manifest
 
     photos = [case.image_path for case in load_manifest(generate_set("bench", arguments.images))]
     settings = get_settings().model_copy(update={"model_chain": [arguments.model]})
@@ -64,19 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     def rembg_remove(index: int) -> None:
         remove(images[index], session=model.session)
 
-    timings: dict[str, list[float]] = {"raw": [], "pipeline": [], "rembg": []}
-    order = [("raw", raw), ("pipeline", pipeline), ("rembg", rembg_remove)]
-    for round_number in range(ROUNDS):
-        for index in range(len(images)):
-            shift = (index + round_number) % len(order)
-            for name, run in order[shift:] + order[:shift]:
-                started = time.perf_counter()
-                run(index)
-                timings[name].append(time.perf_counter() - started)
-
-    raw_s = statistics.median(timings["raw"])
-    pipeline_s = statistics.median(timings["pipeline"])
-    rembg_s = statistics.median(timings["rembg"])
+    runs = {"raw": raw, "pipeline": pipeline, "rembg": rembg_remove}
+    medians = interleaved_medians(runs, len(images))
+    raw_s, pipeline_s, rembg_s = medians["raw"], medians["pipeline"], medians["rembg"]
     megapixels = [Image.open(path).width * Image.open(path).height / 1e6 for path in photos]
     result = {
         "model": arguments.model,
@@ -96,6 +87,21 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def interleaved_medians(runs: dict[str, Callable[[int], object]], count: int) -> dict[str, float]:
+    """Median seconds of each run over images 0..count-1, ROUNDS times, in an order rotating
+    per image, so drift in the machine's load falls on all of them alike."""
+    timings: dict[str, list[float]] = {name: [] for name in runs}
+    order = list(runs.items())
+    for round_number in range(ROUNDS):
+        for index in range(count):
+            shift = (index + round_number) % len(order)
+            for name, run in order[shift:] + order[:shift]:
+                started = time.perf_counter()
+                run(index)
+                timings[name].append(time.perf_counter() - started)
+    return {name: statistics.median(values) for name, values in timings.items()}
+
+
 def _accepted(data: bytes, model: MaskModel, config: PipelineConfig) -> bool:
     try:
         process_image_bytes(data, models=[model], config=config)  # also warms the arena
@@ -111,7 +117,7 @@ def cold_start(photo: Path, model_name: str) -> float:
         "import sys\n"
         "from pathlib import Path\n"
         "from app.settings import get_settings\n"
-        "from worker import runtime\n"
+        "from worker.models import runtime\n"
         "from worker.pipeline import PipelineConfig, process_image_bytes\n"
         f"settings = get_settings().model_copy(update={{'model_chain': [{model_name!r}]}})\n"
         "models = runtime.load_models(settings, threads=settings.ort_intra_op_threads)\n"

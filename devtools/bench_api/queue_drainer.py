@@ -15,7 +15,7 @@ import json
 import threading
 from typing import Any
 
-from app.loadtest.environment import Environment
+from devtools.bench_api.environment import Environment
 
 
 def decode(body: str) -> dict[str, Any]:

@@ -40,7 +40,7 @@ class MissingAssetError(RuntimeError):
 
 
 def _data_dir() -> Path:
-    import skimage.data  # imported lazily: `import worker.synth` stays cheap
+    import skimage.data  # imported lazily: `import devtools.synthetic_photos` stays cheap
 
     return Path(skimage.data.__file__).resolve().parent
 

@@ -1,4 +1,4 @@
-"""`python -m app.loadtest [--requests 2000] [--concurrency 16]`; JSON on the last line."""
+"""`python -m devtools.bench_api [--requests 2000] [--concurrency 16]`; JSON on the last line."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import platform
 import tempfile
 from pathlib import Path
 
-from app.loadtest.consumer import QueueDrainer
-from app.loadtest.environment import cpu_seconds, load_environment
-from app.loadtest.run import drive, seed, summarize, verify
+from devtools.bench_api.environment import cpu_seconds, load_environment
+from devtools.bench_api.queue_drainer import QueueDrainer
+from devtools.bench_api.run import drive, seed, summarize, verify
 
 BENCHMARKS = {
     "enqueue": "POST /books/{id}/images/{image_id}/process (new job: Postgres + SQS publish)",
@@ -20,8 +20,8 @@ BENCHMARKS = {
 }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m app.loadtest", description=__doc__)
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m devtools.bench_api", description=__doc__)
     parser.add_argument(
         "--path",
         choices=["enqueue", "upload"],
@@ -40,9 +40,13 @@ def main(argv: list[str] | None = None) -> int:
             "TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test"
         ),
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     with (
-        tempfile.TemporaryDirectory(prefix="loadtest-") as workdir,
+        tempfile.TemporaryDirectory(prefix="bench-api-") as workdir,
         load_environment(
             admin_url=args.postgres_admin_url, workdir=Path(workdir), api_workers=args.api_workers
         ) as env,

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageChops, ImageFilter
 
-from worker.synth.books import BookLayer, lying_cover, stack, standing_spine
-from worker.synth.geometry import Quad, homography, place_quad, project
-from worker.synth.textures import make_backdrop
-from worker.synth.tone import LUMA_WEIGHTS, mean_luma, tone_to_luma
+from devtools.synthetic_photos.books import BookLayer, lying_cover, stack, standing_spine
+from devtools.synthetic_photos.geometry import Quad, homography, place_quad, project
+from devtools.synthetic_photos.textures import make_backdrop
+from devtools.synthetic_photos.tone import LUMA_WEIGHTS, mean_luma, tone_to_luma
 
 TEXTURE_LONG_SIDE = 1400  # backdrops are drawn at most this large, then scaled to the photo
 LAYER_LONG_SIDE = 2400  # book artwork resolution cap; larger photos upsample it slightly

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from worker.synth import Case, generate_set, load_manifest
-from worker.synth.__main__ import main
-from worker.synth.assets import COVER_PHOTOS, GREY_IMAGES, bundled_rgb
-from worker.synth.catalog import SETS, bench_set, demo_set, eval_set
-from worker.synth.scene import render
+from devtools.synthetic_photos import Case, generate_set, load_manifest
+from devtools.synthetic_photos.__main__ import main
+from devtools.synthetic_photos.assets import COVER_PHOTOS, GREY_IMAGES, bundled_rgb
+from devtools.synthetic_photos.catalog import SETS, bench_set, demo_set, eval_set
+from devtools.synthetic_photos.scene import render
 
 # Small cases that between them cover every kind, both colours and both negative reasons.
 SMALL_IDS = (

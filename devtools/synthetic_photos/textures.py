@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image
 
-from worker.synth.assets import bundled_grey
+from devtools.synthetic_photos.assets import bundled_grey
 
 Size = tuple[int, int]
 Rng = np.random.Generator

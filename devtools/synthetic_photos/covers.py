@@ -8,8 +8,8 @@ import functools
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from worker.synth.assets import bundled_grey, bundled_rgb
-from worker.synth.textures import fractal_noise
+from devtools.synthetic_photos.assets import bundled_grey, bundled_rgb
+from devtools.synthetic_photos.textures import fractal_noise
 
 Rng = np.random.Generator
 Colour = tuple[int, int, int]

@@ -2,9 +2,9 @@
 evaluation set. Built only from images bundled with scikit-image and procedural textures:
 nothing is downloaded.
 
-    python -m worker.synth --out out/synth --set eval
+    python -m devtools.synthetic_photos --out out/synth --set eval
 """
 
-from worker.synth.manifest import GENERATOR_VERSION, Case, generate_set, load_manifest
+from devtools.synthetic_photos.manifest import GENERATOR_VERSION, Case, generate_set, load_manifest
 
 __all__ = ["GENERATOR_VERSION", "Case", "generate_set", "load_manifest"]

@@ -1,4 +1,4 @@
-"""The load benchmark still runs end to end: a tiny run of `python -m app.loadtest`."""
+"""The load benchmark still runs end to end: a tiny run of `python -m devtools.bench_api`."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def test_small_load_run_verifies_one_job_and_one_message_per_request(path: str) 
         [
             sys.executable,
             "-m",
-            "app.loadtest",
+            "devtools.bench_api",
             "--path",
             path,
             "--requests",

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, text
 
-from app.loadtest.environment import Environment
+from devtools.bench_api.environment import Environment
 
 # A valid PNG signature is all the API looks at; the worker is not part of this run.
 IMAGE = b"\x89PNG\r\n\x1a\n" + bytes(2048)

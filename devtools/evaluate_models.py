@@ -23,8 +23,9 @@ from rich.console import Console
 from rich.table import Table
 
 from app.settings import Settings, get_settings
-from worker import runtime
-from worker.mask_models import MaskModel
+from devtools.synthetic_photos import Case, generate_set, load_manifest
+from worker.models import runtime
+from worker.models.base import MaskModel
 from worker.pipeline.decode import decode_image
 from worker.pipeline.quality import (
     OPAQUE,
@@ -32,7 +33,6 @@ from worker.pipeline.quality import (
     select_background_color,
     subject_brightness,
 )
-from worker.synth import Case, generate_set, load_manifest
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class Measurement:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m worker.evaluation", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devtools.evaluate_models", description=__doc__)
     parser.add_argument("--models", default="u2net,u2netp")
     parser.add_argument("--images", type=Path, default=Path("out/samples"))
     parser.add_argument("--details", action="store_true", help="print every case's row")

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageStat
 
-from worker.synth.covers import cover_art, spine_art
-from worker.synth.geometry import Point, pillow_coefficients
+from devtools.synthetic_photos.covers import cover_art, spine_art
+from devtools.synthetic_photos.geometry import Point, pillow_coefficients
 
 Rng = np.random.Generator
 PAGE_COLOUR = (234, 228, 212)

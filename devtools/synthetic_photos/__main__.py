@@ -1,4 +1,4 @@
-"""`python -m worker.synth --out DIR [--set eval|demo|bench|all] [--force]`"""
+"""`python -m devtools.synthetic_photos --out DIR [--set eval|demo|bench|all] [--force]`"""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from worker.synth.catalog import SETS
-from worker.synth.manifest import generate_set, load_manifest
+from devtools.synthetic_photos.catalog import SETS
+from devtools.synthetic_photos.manifest import generate_set, load_manifest
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m worker.synth",
+        prog="python -m devtools.synthetic_photos",
         description="Write synthetic book photos with ground-truth masks and a manifest.",
     )
     parser.add_argument("--out", type=Path, required=True, help="folder to write <set>/ into")
