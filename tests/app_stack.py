@@ -1,11 +1,11 @@
-"""Fixtures for the app/ tests: a migrated Postgres, SQS queues and a bucket on moto_server.
+"""The app against real servers, for every test package: a migrated Postgres, the queue, its DLQ and
+a bucket on moto_server, settings and the API client. A pytest plugin (tests/conftest.py).
 
 The app never creates queues or buckets; these fixtures play the part of terraform.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,9 +21,9 @@ from app.celery_client import reset_celery_client
 from app.db import dispose_engine
 from app.migrate import upgrade
 from app.settings import Settings
+from devtools.local_aws import create_local_infrastructure
 
 API_KEY = "test-api-key-0123456789"
-MAX_RECEIVE_COUNT = 5
 
 
 @dataclass(frozen=True)
@@ -93,27 +93,19 @@ def database_url(migrated_postgres_url: str) -> str:
 
 @pytest.fixture
 def infrastructure(moto_endpoint: str) -> Infrastructure:
-    """A fresh bucket, queue and DLQ (with a redrive policy) for one test."""
+    """A fresh bucket, queue and DLQ (with a redrive policy) for one test, as terraform makes
+    them: by the one local creator, with terraform's values."""
     suffix = uuid.uuid4().hex[:8]
-    sqs = boto3.client("sqs", endpoint_url=moto_endpoint, region_name="us-east-1")
-    queue_name = f"image-processing-{suffix}"
-    dlq_url = sqs.create_queue(QueueName=f"{queue_name}-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}
-    queue_url = sqs.create_queue(
-        QueueName=queue_name,
-        Attributes={
-            "RedrivePolicy": json.dumps(redrive),
-            "VisibilityTimeout": str(Settings().sqs_visibility_timeout),
-        },
-    )["QueueUrl"]
-    bucket = f"images-{suffix}"
-    boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1").create_bucket(
-        Bucket=bucket
+    queue_name, bucket = f"image-processing-{suffix}", f"images-{suffix}"
+    made = create_local_infrastructure(
+        Settings(
+            aws_endpoint_url=moto_endpoint,
+            aws_region="us-east-1",
+            image_processing_queue_name=queue_name,
+            images_bucket=bucket,
+        )
     )
-    return Infrastructure(moto_endpoint, bucket, queue_name, queue_url, dlq_url)
+    return Infrastructure(moto_endpoint, bucket, queue_name, made["queue_url"], made["dlq_url"])
 
 
 @pytest.fixture

@@ -15,8 +15,9 @@ from app.settings import Settings, get_settings
 from devtools.ecs_local import AWS_CREDENTIALS
 from tests import servers
 
-# On CI a skip is a failure (tests/ci_skips.py).
-pytest_plugins = ["tests.ci_skips"]
+# On CI a skip is a failure (tests/ci_skips.py); the app against real servers, for every
+# package (tests/app_stack.py).
+pytest_plugins = ["tests.ci_skips", "tests.app_stack"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,13 +8,20 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import psycopg
+import pytest
 
-from worker.embedded.processes import free_port, port_open, stop_process_group
+from devtools.embedded_stack.processes import (
+    free_port,
+    port_open,
+    stop_process_group,
+    wait_for_port,
+)
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -25,20 +32,60 @@ VENV_BIN = Path(sys.executable).parent
 
 # The embedded stack's process helpers serve the tests too (free_port is re-exported).
 stop_process = stop_process_group
-__all__ = ["free_port", "moto_server", "postgres_database", "start_process", "stop_process"]
+__all__ = [
+    "celery_worker_command",
+    "free_port",
+    "moto_server",
+    "port_open",
+    "postgres_database",
+    "start_process",
+    "stop_process",
+    "wait_for_port",
+    "wait_until",
+]
+
+T = TypeVar("T")
 
 
-def wait_for_port(
-    port: int, *, timeout: float = 30.0, process: subprocess.Popen | None = None
-) -> None:
+def wait_until(
+    predicate: Callable[[], T],
+    *,
+    timeout: float,
+    what: str,
+    processes: tuple[subprocess.Popen, ...] = (),
+    interval: float = 0.2,
+) -> T:
+    """Poll `predicate` until it returns something truthy; fail naming `what` otherwise, or as
+    soon as one of `processes` (what should produce it) has exited."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"process {process.pid} exited with {process.returncode}")
-        if port_open(port):
-            return
-        time.sleep(0.1)
-    raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout} s")
+    while True:
+        value = predicate()
+        if value:
+            return value
+        for process in processes:
+            if process.poll() is not None:
+                pytest.fail(
+                    f"process {process.pid} exited ({process.returncode}) while waiting for {what}"
+                )
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+
+
+def celery_worker_command(
+    name: str, *, concurrency: int | None, include: str | None = None, heartbeat: bool = True
+) -> list[str]:
+    """`celery worker` as the image's entrypoint runs it (prefork; the pool size from
+    WORKER_CONCURRENCY unless `concurrency` is given), named, optionally with extra tasks."""
+    command = [str(VENV_BIN / "celery"), "-A", "worker.celery_app", "worker", "--pool", "prefork"]
+    command += ["-n", name, "--loglevel", "INFO"]
+    if concurrency is not None:
+        command += ["--concurrency", str(concurrency)]
+    if include is not None:
+        command += ["-I", include]
+    if not heartbeat:
+        command.append("--without-heartbeat")
+    return command
 
 
 def start_process(

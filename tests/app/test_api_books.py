@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from app.api import deps
 from app.db import session_scope
 from app.models import Book
-from tests.app.conftest import API_KEY
+from tests.app_stack import API_KEY
 
 
 def _book_count() -> int:

@@ -12,7 +12,6 @@ from app.db import session_scope
 from app.models import BookImage, ImageProcessingJob, JobStatus
 from app.settings import Settings
 from tests import servers
-from tests.app.conftest import API_KEY, Infrastructure
 from tests.app.helpers import (
     GIF_BYTES,
     JPEG_BYTES,
@@ -21,6 +20,7 @@ from tests.app.helpers import (
     WEBP_BYTES,
     decode_celery_message,
 )
+from tests.app_stack import API_KEY, Infrastructure
 
 
 def _book(client: TestClient) -> int:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.app.conftest import Infrastructure
 from tests.app.helpers import JPEG_BYTES, decode_celery_message
+from tests.app_stack import Infrastructure
 
 
 def _listing(infrastructure: Infrastructure, listing_id: str, *names: str) -> None:

@@ -21,8 +21,8 @@ from schemathesis.specs.openapi.checks import (
 
 from app.main import app
 from app.settings import Settings
-from tests.app.conftest import API_KEY
 from tests.app.helpers import PNG_BYTES
+from tests.app_stack import API_KEY
 
 # 20 examples per operation (positive and negative) keep the run near 30 s on 2 shared cores.
 MAX_EXAMPLES = 20

@@ -23,7 +23,7 @@ from app.storage import (
 from app.storage.local import LocalStorage
 from app.storage.s3 import S3Storage, translate_error
 from tests import servers
-from tests.app.conftest import Infrastructure
+from tests.app_stack import Infrastructure
 
 
 def _s3(endpoint: str) -> object:

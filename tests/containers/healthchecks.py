@@ -52,7 +52,7 @@ def passes(checks: list[HealthCheck], container: podman.Container) -> dict[str, 
     return {source: result.output for source, result in results.items() if result.passed}
 
 
-def wait_until(
+def wait_for_checks(
     checks: list[HealthCheck], container: podman.Container, *, passing: bool, timeout: float
 ) -> dict[str, str]:
     """Poll until every check passes (what a start period is for), or until none does;

@@ -71,7 +71,7 @@ def test_a_worker_whose_broker_is_gone_is_unhealthy(
         containers.append(worker)
         worker.wait_for_log(" ready.", timeout=300)
         checks = _worker_checks(own, images["runtime"])
-        assert healthchecks.wait_until(checks, worker, passing=True, timeout=120) == {}
+        assert healthchecks.wait_for_checks(checks, worker, passing=True, timeout=120) == {}
     # moto_server, the worker's SQS, is stopped: the consumer loses its broker.
-    assert healthchecks.wait_until(checks, worker, passing=False, timeout=90) == {}
+    assert healthchecks.wait_for_checks(checks, worker, passing=False, timeout=90) == {}
     assert worker.running()  # the process lives on; only the check can tell

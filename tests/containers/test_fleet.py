@@ -9,8 +9,7 @@ from __future__ import annotations
 import io
 import os
 import signal
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,10 +20,11 @@ from PIL import Image
 
 from devtools import podman
 from devtools.ecs_local import LocalAccount, run_task
+from devtools.synthetic_photos.catalog import demo_set
+from devtools.synthetic_photos.scene import render
 from tests import servers
 from tests.containers import healthchecks
-from worker.synth.catalog import demo_set
-from worker.synth.scene import render
+from tests.servers import wait_until
 
 pytestmark = pytest.mark.container
 
@@ -57,16 +57,6 @@ class Fleet:
         ]
 
 
-def wait_until(condition: Callable[[], Any], *, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(1)
-    raise TimeoutError(f"{what} within {timeout:.0f} s")
-
-
 def _answers(url: str, auth: tuple[str, str] | None = None) -> bool:
     try:
         return httpx.get(url, auth=auth, timeout=5).status_code == 200
@@ -96,7 +86,7 @@ def fleet(images: dict[str, str], account: LocalAccount) -> Iterator[Fleet]:
         started["beat"].wait_for_log("beat: Starting...", timeout=120)
         fleet = Fleet(account, images, started)
         for service in ("api", "worker", "beat", "flower"):  # as a start period would
-            failing = healthchecks.wait_until(
+            failing = healthchecks.wait_for_checks(
                 fleet.checks(service), started[service], passing=True, timeout=180
             )
             assert failing == {}, (failing, started[service].logs()[-3000:])
@@ -119,48 +109,31 @@ def _job_row(account: LocalAccount, job_id: str) -> dict[str, Any]:
     return row
 
 
-def test_a_photo_uploaded_to_the_api_is_processed_by_the_worker_and_seen_in_flower(
-    fleet: Fleet,
-) -> None:
-    with fleet.api() as api:
-        book = api.post("/books", json={"title": "Dune"})
-        assert book.status_code == 201, book.text
-        book_id = book.json()["id"]
-        uploaded = api.post(
-            f"/books/{book_id}/images",
-            files={"file": ("cover.jpg", _photo(), "image/jpeg")},
-            data={"is_primary": "true"},
-        )
-        assert uploaded.status_code == 201, uploaded.text
-        job_id = uploaded.json()["job"]["id"]
-        job = wait_until(
-            lambda: (
-                (j := api.get(f"/jobs/{job_id}").json())["status"] in ("completed", "failed") and j
-            ),
-            timeout=180,
-            what=f"job {job_id} ends",
-        )
-        assert job["status"] == "completed", job
-        book_images = api.get(f"/books/{book_id}").json()["images"]
-
-    # Postgres holds the outcome the worker recorded...
-    row = _job_row(fleet.account, job_id)
-    assert row["status"] == "completed"
-    assert row["model_used"] in ("u2net", "u2netp")
-    assert row["background_color"] in ("black", "white")
-    # ...and the bucket the processed PNG, under the prefix, at the key the result row names.
-    (result,) = [image for image in book_images if image["id"] == row["result_image_id"]]
-    assert result["source_image_id"] == uploaded.json()["image"]["id"]
-    body = (
-        fleet.account.client("s3")
-        .get_object(Bucket=fleet.account.bucket, Key=f"books/{result['s3_key']}")["Body"]
-        .read()
+def _upload_and_wait(api: httpx.Client) -> tuple[str, int, list[dict[str, Any]]]:
+    """Create a book, upload a photo of it, wait for its job to end: the job's id, the
+    uploaded image's id, and the book's images once the job completed."""
+    book = api.post("/books", json={"title": "Dune"})
+    assert book.status_code == 201, book.text
+    book_id = book.json()["id"]
+    uploaded = api.post(
+        f"/books/{book_id}/images",
+        files={"file": ("cover.jpg", _photo(), "image/jpeg")},
+        data={"is_primary": "true"},
     )
-    with Image.open(io.BytesIO(body)) as png:
-        assert png.format == "PNG"
-        assert png.size == Image.open(io.BytesIO(_photo())).size
+    assert uploaded.status_code == 201, uploaded.text
+    job_id = uploaded.json()["job"]["id"]
+    job = wait_until(
+        lambda: (j := api.get(f"/jobs/{job_id}").json())["status"] in ("completed", "failed") and j,
+        timeout=180,
+        what=f"job {job_id} ends",
+    )
+    assert job["status"] == "completed", job
+    book_images = api.get(f"/books/{book_id}").json()["images"]
+    return job_id, uploaded.json()["image"]["id"], book_images
 
-    # Flower (containerised) lists the worker and the task, from the events bus.
+
+def _assert_flower_saw(fleet: Fleet, job_id: str) -> None:
+    """Flower (containerised) lists the worker and the task, from the events bus."""
     try:
         workers = wait_until(
             # refresh=1: Flower asks the workers over the bus now. Without it, /api/workers
@@ -183,6 +156,32 @@ def test_a_photo_uploaded_to_the_api_is_processed_by_the_worker_and_seen_in_flow
         what="Flower lists the succeeded task",
     )
     assert any(job_id in str(task["args"]) for task in tasks.values()), tasks
+
+
+def test_a_photo_uploaded_to_the_api_is_processed_by_the_worker_and_seen_in_flower(
+    fleet: Fleet,
+) -> None:
+    with fleet.api() as api:
+        job_id, source_image_id, book_images = _upload_and_wait(api)
+
+    # Postgres holds the outcome the worker recorded...
+    row = _job_row(fleet.account, job_id)
+    assert row["status"] == "completed"
+    assert row["model_used"] in ("u2net", "u2netp")
+    assert row["background_color"] in ("black", "white")
+    # ...and the bucket the processed PNG, under the prefix, at the key the result row names.
+    (result,) = [image for image in book_images if image["id"] == row["result_image_id"]]
+    assert result["source_image_id"] == source_image_id
+    body = (
+        fleet.account.client("s3")
+        .get_object(Bucket=fleet.account.bucket, Key=f"books/{result['s3_key']}")["Body"]
+        .read()
+    )
+    with Image.open(io.BytesIO(body)) as png:
+        assert png.format == "PNG"
+        assert png.size == Image.open(io.BytesIO(_photo())).size
+
+    _assert_flower_saw(fleet, job_id)
 
 
 def test_the_worker_loaded_its_models_in_every_pool_process(fleet: Fleet) -> None:

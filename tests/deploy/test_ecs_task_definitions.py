@@ -16,11 +16,11 @@ from tests.deploy.checks import (
     ECS_DIR,
     REPO_ROOT,
     SERVICES,
-    ecs_invariant_problems,
     load_task_definition_templates,
     load_terraform,
 )
 from tests.deploy.conftest import run
+from tests.deploy.task_definition_checks import ecs_invariant_problems
 
 sys.path.insert(0, str(REPO_ROOT / "deploy"))
 import render  # deploy/render.py is a script, not a package

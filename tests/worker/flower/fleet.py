@@ -6,23 +6,23 @@ import json
 import os
 import socket
 import subprocess
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import boto3
 import httpx
 import pytest
 from celery import Celery
 
 from app import aws
 from app.settings import Settings, get_settings
+from devtools.local_aws import create_local_infrastructure
 from tests import servers
 from tests.conftest import REPO_ROOT
+from tests.servers import wait_until
 from worker.celery_app import create_app
 
 T = TypeVar("T")
@@ -76,43 +76,16 @@ class Fleet:
         return dict(json.loads(done.stdout))
 
 
-def wait_until(
-    predicate: Callable[[], T],
-    *,
-    timeout: float,
-    what: str,
-    processes: tuple[subprocess.Popen, ...] = (),
-    interval: float = 0.3,
-) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for process in processes:
-            if process.poll() is not None:
-                pytest.fail(
-                    f"process {process.pid} exited ({process.returncode}) while waiting for {what}"
-                )
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
 def create_queues(endpoint: str, name: str) -> None:
-    """The queue and its DLQ, as terraform creates them (the app never creates queues)."""
-    sqs = boto3.client("sqs", endpoint_url=endpoint, region_name="us-east-1")
-    dlq_url = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    policy = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"})
-    # As terraform: the visibility timeout above the hard time limit (the worker checks it).
-    sqs.create_queue(
-        QueueName=name,
-        Attributes={
-            "RedrivePolicy": policy,
-            "VisibilityTimeout": str(Settings().sqs_visibility_timeout),
-        },
+    """The queue and its DLQ (and a bucket), as terraform creates them, by the one local
+    creator (the app never creates queues)."""
+    create_local_infrastructure(
+        Settings(
+            aws_endpoint_url=endpoint,
+            aws_region="us-east-1",
+            image_processing_queue_name=name,
+            images_bucket=f"{name}-images",
+        )
     )
 
 
@@ -153,20 +126,9 @@ def running_fleet(
             patch.setenv(key, value)
         app = client_app()
         worker = servers.start_process(
-            [
-                str(servers.VENV_BIN / "celery"),
-                "-A",
-                "worker.celery_app",
-                "worker",
-                "-n",
-                worker_name,
-                "--concurrency",
-                str(concurrency),
-                "-I",
-                TEST_TASKS_MODULE,
-                "-l",
-                "INFO",
-            ],
+            servers.celery_worker_command(
+                worker_name, concurrency=concurrency, include=TEST_TASKS_MODULE
+            ),
             log_path=worker_log,
         )
         flower = servers.start_process(

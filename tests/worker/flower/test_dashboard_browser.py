@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.worker.flower.fleet import FLOWER_PASSWORD, FLOWER_USER, Fleet, wait_until
+from tests.servers import wait_until
+from tests.worker.flower.fleet import FLOWER_PASSWORD, FLOWER_USER, Fleet
 
 pytestmark = pytest.mark.slow
 

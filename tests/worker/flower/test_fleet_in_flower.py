@@ -5,7 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.worker.flower.fleet import Fleet, wait_until
+from tests.servers import wait_until
+from tests.worker.flower.fleet import Fleet
 from tests.worker.flower.monitoring_tasks import FAIL_TASK
 
 pytestmark = pytest.mark.slow

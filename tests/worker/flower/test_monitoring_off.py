@@ -10,7 +10,8 @@ import pytest
 
 from tests import servers
 from tests.conftest import REPO_ROOT
-from tests.worker.flower.fleet import TEST_TASKS_MODULE, client_app, create_queues, wait_until
+from tests.servers import wait_until
+from tests.worker.flower.fleet import TEST_TASKS_MODULE, client_app, create_queues
 from tests.worker.flower.monitoring_tasks import TOUCH_TASK
 
 
@@ -31,20 +32,7 @@ def test_worker_without_a_bus_processes_tasks_and_says_once_that_monitoring_is_o
     app = client_app()
     log = tmp_path / "worker.log"
     worker = servers.start_process(
-        [
-            str(servers.VENV_BIN / "celery"),
-            "-A",
-            "worker.celery_app",
-            "worker",
-            "-n",
-            f"{queue}@%h",
-            "--concurrency",
-            "1",
-            "-I",
-            TEST_TASKS_MODULE,
-            "-l",
-            "INFO",
-        ],
+        servers.celery_worker_command(f"{queue}@%h", concurrency=1, include=TEST_TASKS_MODULE),
         log_path=log,
     )
     try:

@@ -1,7 +1,7 @@
 """Fixtures for the worker's integration tests: Postgres, moto_server over HTTP, real workers.
 
-The database, bucket, queues and the in-process API are the app tests' own fixtures,
-imported here (importing a fixture into a conftest registers it).
+The database, bucket, queues and the in-process API come from tests/app_stack.py, the plugin
+every test package shares.
 """
 
 from __future__ import annotations
@@ -12,23 +12,15 @@ from pathlib import Path
 import pytest
 
 from app.settings import Settings
-from tests.app.conftest import (  # noqa: F401 - imported fixtures are registered
-    Infrastructure,
-    _fresh_process_state,
-    app_settings,
-    client,
-    database_url,
-    infrastructure,
-    migrated_postgres_url,
-)
+from tests.app_stack import Infrastructure
 from tests.worker.integration.workers import RunningWorker, start_worker
-from worker.runtime import threads_per_process
-from worker.sessions import OnnxMaskModel, load_models
+from worker.models.onnx_model import OnnxMaskModel
+from worker.models.runtime import build_chain, threads_per_process
 
 
 @pytest.fixture
 def worker_settings(
-    app_settings: Callable[..., Settings],  # noqa: F811 - the imported fixture, requested
+    app_settings: Callable[..., Settings],
     model_home: Path,
 ) -> Settings:
     """The settings every process of a test shares (test, API in-process, worker subprocess)."""
@@ -37,9 +29,9 @@ def worker_settings(
 
 @pytest.fixture
 def short_limits_settings(
-    app_settings: Callable[..., Settings],  # noqa: F811 - the imported fixture, requested
+    app_settings: Callable[..., Settings],
     model_home: Path,
-    infrastructure: Infrastructure,  # noqa: F811 - the imported fixture, requested
+    infrastructure: Infrastructure,
 ) -> Callable[..., Settings]:
     """Settings with shortened soft/hard limits and visibility timeout, the queue set to match.
 
@@ -83,6 +75,6 @@ def start_workers(tmp_path: Path) -> Iterator[Callable[..., RunningWorker]]:
 @pytest.fixture(scope="session")
 def reference_models(model_home: Path) -> list[OnnxMaskModel]:
     """The chain as a pool process of a concurrency-2 worker loads it (one thread on 2 cores)."""
-    return load_models(
+    return build_chain(
         ["u2net", "u2netp"], home=model_home, threads=threads_per_process(Settings(), 2)
     )

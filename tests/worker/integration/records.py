@@ -23,9 +23,10 @@ from app.models import (
     JobStatus,
     utc_now,
 )
-from tests.app.conftest import Infrastructure
 from tests.app.helpers import decode_celery_message
-from tests.worker.integration.workers import RunningWorker, wait_until
+from tests.app_stack import Infrastructure
+from tests.servers import wait_until
+from tests.worker.integration.workers import RunningWorker
 
 # A job as the API shows it: the app's own schema, read straight from the row.
 JobRow = JobOut

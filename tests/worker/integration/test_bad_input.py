@@ -14,7 +14,7 @@ from app.enqueue import queue_image_processing
 from app.models import JobStatus
 from app.settings import Settings
 from tests import servers
-from tests.app.conftest import Infrastructure
+from tests.app_stack import Infrastructure
 from tests.corpus import Case, bad_inputs
 from tests.worker.integration import records
 from tests.worker.integration.workers import RunningWorker

@@ -16,9 +16,10 @@ import pytest
 from app.models import JobStatus
 from app.settings import Settings
 from tests import servers
-from tests.app.conftest import Infrastructure
+from tests.app_stack import Infrastructure
+from tests.servers import wait_until
 from tests.worker.integration import records
-from tests.worker.integration.workers import wait_until, worker_env
+from tests.worker.integration.workers import worker_env
 
 SWEEP_INTERVAL_S = 1.0
 

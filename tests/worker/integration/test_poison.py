@@ -14,10 +14,12 @@ import pytest
 from app.celery_client import send_process_image
 from app.models import JobStatus
 from app.settings import Settings
-from tests.app.conftest import Infrastructure
+from devtools.local_aws import create_local_infrastructure
+from tests.app_stack import Infrastructure
 from tests.corpus import book_photo
+from tests.servers import wait_until
 from tests.worker.integration import records
-from tests.worker.integration.workers import RunningWorker, wait_until
+from tests.worker.integration.workers import RunningWorker
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
@@ -55,19 +57,9 @@ def test_undecodable_messages_end_in_the_dead_letter_queue_and_others_complete(
         task_time_limit=VISIBILITY_TIMEOUT_S // 2,
         sqs_visibility_timeout=VISIBILITY_TIMEOUT_S,
     )
+    # The one local creator brings the test's queue in line with these short values.
+    create_local_infrastructure(settings, max_receive_count=MAX_RECEIVE_COUNT)
     sqs = infrastructure.sqs()
-    dlq_arn = sqs.get_queue_attributes(
-        QueueUrl=infrastructure.dlq_url, AttributeNames=["QueueArn"]
-    )["Attributes"]["QueueArn"]
-    sqs.set_queue_attributes(
-        QueueUrl=infrastructure.queue_url,
-        Attributes={
-            "VisibilityTimeout": str(VISIBILITY_TIMEOUT_S),
-            "RedrivePolicy": json.dumps(
-                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}
-            ),
-        },
-    )
     poison = sorted([_plain_text(infrastructure), _task_with_corrupt_body(infrastructure)])
     for body in poison:
         sqs.send_message(QueueUrl=infrastructure.queue_url, MessageBody=body)

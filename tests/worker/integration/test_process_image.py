@@ -11,12 +11,13 @@ from fastapi.testclient import TestClient
 from app.celery_client import send_process_image
 from app.models import JobStatus
 from app.settings import Settings
-from tests.app.conftest import Infrastructure
+from tests.app_stack import Infrastructure
 from tests.corpus import book_photo
+from tests.servers import wait_until
 from tests.worker.integration import records
 from tests.worker.integration.records import JobRow
-from tests.worker.integration.workers import RunningWorker, wait_until
-from worker.mask_models import MaskModel
+from tests.worker.integration.workers import RunningWorker
+from worker.models.base import MaskModel
 from worker.pipeline import PipelineConfig, process_image_bytes
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from app.settings import Settings
-from tests.worker.integration.workers import start_worker, wait_until
+from tests.servers import wait_until
+from tests.worker.integration.workers import start_worker
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from app.models import JobStatus
 from app.settings import Settings
 from tests import servers
-from tests.app.conftest import Infrastructure
+from tests.app_stack import Infrastructure
 from tests.corpus import book_photo
 from tests.worker.integration import records
 from tests.worker.integration.workers import RunningWorker

@@ -14,11 +14,12 @@ from app.models import JobStatus
 from app.settings import Settings
 from app.storage import TransientStorageError
 from app.storage.s3 import S3Storage
-from tests.app.conftest import Infrastructure
+from tests.app_stack import Infrastructure
 from tests.corpus import bad_inputs
 from tests.worker.integration import records
-from worker import runtime, tasks
-from worker.mask_models import BackdropDistanceMaskModel
+from worker import tasks
+from worker.models import runtime
+from worker.models.null_model import BackdropDistanceMaskModel
 from worker.pipeline import PipelineConfig, process_image_bytes
 from worker.tasks import JobTask
 

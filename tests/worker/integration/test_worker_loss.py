@@ -13,10 +13,11 @@ from PIL import Image
 
 from app.models import JobStatus
 from app.settings import Settings
-from tests.app.conftest import Infrastructure
+from tests.app_stack import Infrastructure
 from tests.corpus import book_photo
+from tests.servers import wait_until
 from tests.worker.integration import records
-from tests.worker.integration.workers import RunningWorker, wait_until
+from tests.worker.integration.workers import RunningWorker
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 

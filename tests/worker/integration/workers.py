@@ -7,9 +7,7 @@ import os
 import signal
 import socket
 import subprocess
-import time
 import uuid
-from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,36 +19,13 @@ import pytest
 from app.settings import Settings
 from tests import servers
 from tests.conftest import AWS_TEST_ENV
+from tests.servers import wait_until
 
 T = TypeVar("T")
 
 # A 640x480 photo takes ~1 s through u2net on one core; the machine is shared, so
 # every wait is bounded generously and polled, never slept out.
 READY_TIMEOUT_S = 120.0
-
-
-def wait_until(
-    predicate: Callable[[], T],
-    *,
-    timeout: float,
-    what: str,
-    processes: tuple[subprocess.Popen[bytes], ...] = (),
-    interval: float = 0.2,
-) -> T:
-    """Poll `predicate` until it returns something truthy; fail naming `what` otherwise."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        for process in processes:
-            if process.poll() is not None:
-                pytest.fail(
-                    f"process {process.pid} exited ({process.returncode}) while waiting for {what}"
-                )
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
 
 
 def worker_env(settings: Settings, *, heartbeat_file: Path, **overrides: str) -> dict[str, str]:
@@ -156,20 +131,7 @@ def start_worker(
     heartbeat = logs / f"worker-{tag}.alive"
     env = worker_env(settings, heartbeat_file=heartbeat, **env_overrides)
     process = servers.start_process(
-        [
-            str(servers.VENV_BIN / "celery"),
-            "-A",
-            "worker.celery_app",
-            "worker",
-            "--pool",
-            "prefork",
-            *(["--concurrency", str(concurrency)] if concurrency else []),
-            "--without-heartbeat",
-            "--loglevel",
-            "INFO",
-            "-n",
-            name,
-        ],
+        servers.celery_worker_command(name, concurrency=concurrency, heartbeat=False),
         env=env,
         log_path=log_path,
     )

@@ -1,0 +1,70 @@
+"""AWS's own rules, checked against the task roles' policies rendered from terraform/iam.tf.
+
+tests/worker/integration/test_least_privilege.py runs every service's calls under its role on
+moto with IAM enforcement on. Where moto authorises a request differently from AWS, the rule is
+checked here instead, from the Service Authorization Reference and the S3 user guide.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.deploy.iam_policies import allows, render_task_policy
+
+SERVICES = ("api", "worker", "beat", "flower")
+ACCOUNT, BUCKET, QUEUE = "123456789012", "image-processor-images", "image-processing"
+SECRET = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:image-processor/database-AbCdEf"
+REFS = {
+    "aws_sqs_queue.main.arn": f"arn:aws:sqs:us-east-1:{ACCOUNT}:{QUEUE}",
+    "aws_sqs_queue.dead_letter.arn": f"arn:aws:sqs:us-east-1:{ACCOUNT}:{QUEUE}-dlq",
+    "aws_s3_bucket.images.arn": f"arn:aws:s3:::{BUCKET}",
+    "var.s3_images_prefix": "books/",
+    "data.aws_secretsmanager_secret.database.arn": SECRET,
+}
+POLICIES = {service: render_task_policy(service, REFS) for service in SERVICES}
+
+
+def test_head_bucket_is_allowed_as_aws_authorises_it() -> None:
+    """HeadBucket (the API's /health/deep) needs s3:ListBucket on the bucket, and the request
+    carries no s3:prefix: a prefix-conditioned grant does not allow it. moto checks a
+    differently named action, so the rule is checked here."""
+    bucket = f"arn:aws:s3:::{BUCKET}"
+    assert allows(POLICIES["api"], "s3:ListBucket", bucket, context={})
+
+
+def test_a_missing_original_is_a_404_for_the_worker() -> None:
+    """S3 answers GetObject of a missing key with 404 only if the caller has s3:ListBucket on
+    the bucket, else 403, which would turn `source_object_missing` into retried access errors.
+    moto always answers 404, so the rule is checked here."""
+    bucket = f"arn:aws:s3:::{BUCKET}"
+    assert allows(POLICIES["worker"], "s3:ListBucket", bucket, context={})
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_queue_lookups_and_the_secret_are_scoped_to_their_resources(service: str) -> None:
+    """AWS authorises GetQueueUrl against the queue's ARN and GetSecretValue against the
+    secret's; moto checks both against "*", so the scoping is checked here."""
+    policy = POLICIES[service]
+    main, other = f"arn:aws:sqs:us-east-1:123456789012:{QUEUE}", "arn:aws:sqs:*:*:another"
+    assert allows(policy, "sqs:GetQueueUrl", main, context={})
+    assert not allows(policy, "sqs:GetQueueUrl", other, context={})
+    reads_database = service != "flower"
+    assert allows(policy, "secretsmanager:GetSecretValue", SECRET, {}) is (reads_database)
+    other_secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:api-key-AbCdEf"
+    assert not allows(policy, "secretsmanager:GetSecretValue", other_secret, context={})
+
+
+def test_a_listing_import_copies_with_read_on_the_source() -> None:
+    """CopyObject needs s3:GetObject on the source and s3:PutObject on the destination; moto
+    checks only the destination."""
+    policy, bucket = POLICIES["api"], f"arn:aws:s3:::{BUCKET}"
+    assert allows(policy, "s3:GetObject", f"{bucket}/listings/L-1/a.jpg", context={})
+    assert allows(policy, "s3:PutObject", f"{bucket}/books/7/a.jpg", context={})
+    assert not allows(policy, "s3:GetObject", f"{bucket}/books/7/a.jpg", context={})
+
+
+def test_every_task_role_is_its_own() -> None:
+    policies = {service: json.dumps(POLICIES[service]) for service in SERVICES}
+    assert len(set(policies.values())) == len(SERVICES)
