@@ -84,7 +84,7 @@ class Settings(BaseSettings):
     # Decompression-bomb guard: images whose header claims more pixels than
     # this are refused before a single pixel is decoded (50 MP covers 8000x6000).
     max_image_pixels: int = 50_000_000
-    # Tuned on the evaluation set (`make eval`, README "Quality"):
+    # Tuned on the evaluation set (`make eval`, docs/quality.md):
     # - the seed's own case (a 300x300 subject in 1000x1000, ratio 0.09) must fail,
     #   so the area floor sits just above it; negatives (tiny books) measure <= 0.03;
     # - real books measured an aspect difference up to 1.42 (spines in landscape
@@ -102,8 +102,8 @@ class Settings(BaseSettings):
 
     # --- worker ---------------------------------------------------------------
     # Pool processes per worker container, and onnxruntime intra-op threads per process
-    # (0: the container's cores divided by the processes). Measured on 2 vCPU (README
-    # "Performance"): two one-thread processes drain the most photos per second.
+    # (0: the container's cores divided by the processes). Measured on 2 vCPU
+    # (docs/performance.md): two one-thread processes drain the most photos per second.
     worker_concurrency: int = Field(default=2, ge=1)
     ort_intra_op_threads: int = Field(default=0, ge=0)
     # The commit the image was built from (the Dockerfile's BUILD_COMMIT); the deploy's smoke

@@ -1,5 +1,5 @@
 # Secrets are referenced, never written by terraform: the database, API key and Flower secrets
-# exist before `terraform apply` (README, "Deployment"), and only their ARNs pass through here.
+# exist before `terraform apply` (docs/deployment.md), and only their ARNs pass through here.
 # Their values reach the containers through the task definitions' `secrets` (the execution
 # role reads them at task start) or, for the database, through DATABASE_SECRET_ARN at runtime.
 

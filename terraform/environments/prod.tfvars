@@ -3,7 +3,7 @@ environment = "production"
 aws_region  = "us-east-1"
 vpc_cidr    = "10.41.0.0/16"
 
-# Created by hand before the first apply (README, "Deployment"); terraform only reads the ARNs.
+# Created by hand before the first apply (docs/deployment.md); terraform only reads the ARNs.
 database_secret_arn          = "arn:aws:secretsmanager:us-east-1:222222222222:secret:image-processor/production/database-AbCdEf"
 api_key_secret_arn           = "arn:aws:secretsmanager:us-east-1:222222222222:secret:image-processor/production/api-key-AbCdEf"
 flower_basic_auth_secret_arn = "arn:aws:secretsmanager:us-east-1:222222222222:secret:image-processor/production/flower-basic-auth-AbCdEf"

@@ -3,7 +3,7 @@ environment = "staging"
 aws_region  = "us-east-1"
 vpc_cidr    = "10.40.0.0/16"
 
-# Created by hand before the first apply (README, "Deployment"); terraform only reads the ARNs.
+# Created by hand before the first apply (docs/deployment.md); terraform only reads the ARNs.
 database_secret_arn          = "arn:aws:secretsmanager:us-east-1:111111111111:secret:image-processor/staging/database-AbCdEf"
 api_key_secret_arn           = "arn:aws:secretsmanager:us-east-1:111111111111:secret:image-processor/staging/api-key-AbCdEf"
 flower_basic_auth_secret_arn = "arn:aws:secretsmanager:us-east-1:111111111111:secret:image-processor/staging/flower-basic-auth-AbCdEf"
