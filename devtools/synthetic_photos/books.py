@@ -70,7 +70,8 @@ def _paste_face(
     mask.paste(255, (left, top), face_mask)
 
 
-def _finish(layer: Image.Image, mask: Image.Image, outline: list[Point]) -> BookLayer:
+def finish_layer(layer: Image.Image, mask: Image.Image, outline: list[Point]) -> BookLayer:
+    """The layer with the book's mean colour outside the mask (the warp blends edges with it)."""
     mean = tuple(int(v) for v in ImageStat.Stat(layer, mask).mean)
     background = Image.new("RGB", layer.size, mean)
     background.paste(layer, (0, 0), mask)
@@ -114,7 +115,7 @@ def lying_cover(rng: Rng, long_side: int, art: str, light: bool, hardcover: bool
     )
     front = [(x0, y0), (x0 + width, y0), (x0 + width, y0 + height), (x0, y0 + height)]
     _paste_face(layer, mask, cover, front)
-    return _finish(layer, mask, front + fore + tail)
+    return finish_layer(layer, mask, front + fore + tail)
 
 
 def standing_spine(rng: Rng, long_side: int, light: bool, hardcover: bool) -> BookLayer:
@@ -142,7 +143,7 @@ def standing_spine(rng: Rng, long_side: int, light: bool, hardcover: bool) -> Bo
     _paste_face(layer, mask, _shade(head_face, 0.95), head)
     _paste_face(layer, mask, _shade(Image.new("RGB", (8, height), ground), 0.7), side)
     _paste_face(layer, mask, spine, face)
-    return _finish(layer, mask, face + head + side)
+    return finish_layer(layer, mask, face + head + side)
 
 
 def stack(rng: Rng, long_side: int, light: bool) -> BookLayer:
@@ -170,4 +171,4 @@ def stack(rng: Rng, long_side: int, light: bool) -> BookLayer:
     assert isinstance(ground, tuple)
     top = [(x + slant, y - rise), (x + width + slant, y - rise), (x + width, y), (x, y)]
     _paste_face(layer, mask, _shade(Image.new("RGB", (8, 8), ground), 0.85), top)
-    return _finish(layer, mask, outline + top)
+    return finish_layer(layer, mask, outline + top)

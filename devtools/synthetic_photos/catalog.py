@@ -4,45 +4,31 @@ Design intent for the backdrop rule (black below the threshold, white at or abov
 the seed's fixed points 100 -> black and 200 -> white, so the threshold lies in (100, 200]):
 light books are toned to a luma of about 175-210 and expect white, dark books to about 40-80
 and expect black, and the borderline ones sit at 110-125 (black) and 158-172 (white), so any
-threshold in roughly (125, 158] is consistent with every case.
+threshold in roughly (125, 158] is consistent with every case. The hard cases (`catalog_hard`)
+reach further (white books at 220, black ones at 32) and measure inside the same gap: gloss
+lifts a dark cover to about 100, the shadow of blinds takes a light one down to about 160.
 """
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable
-from typing import Any
 
+from devtools.synthetic_photos.cases import LANDSCAPE, PORTRAIT, SQUARE, case
+from devtools.synthetic_photos.catalog_hard import hard_cases
 from devtools.synthetic_photos.scene import SceneSpec
-
-LANDSCAPE, PORTRAIT, SQUARE = (1600, 1200), (1200, 1600), (1200, 1200)
-
-
-def case(
-    id: str,
-    kind: str,
-    size: tuple[int, int],
-    backdrop: str,
-    design: str,
-    luma: float,
-    **options: Any,
-) -> SceneSpec:
-    """One scene; its random seed is derived from its id, so reordering changes nothing."""
-    return SceneSpec(
-        id=id,
-        kind=kind,
-        size=size,
-        backdrop=backdrop,
-        design=design,
-        target_luma=luma,
-        seed=zlib.crc32(id.encode()),
-        **options,
-    )
 
 
 def eval_set() -> list[SceneSpec]:
-    """The evaluation set: 40 cases, in groups of a kind, each group a table of its own."""
-    return [*_light_covers(), *_dark_covers(), *_spines_and_stacks(), *_borderline_and_negatives()]
+    """The evaluation set, in groups of a kind, each group a table of its own: 40 plain photos
+    of one book (categorised by what they show, see `cases.plain_category`), then the hard
+    cases, a table per category (`catalog_hard`)."""
+    return [
+        *_light_covers(),
+        *_dark_covers(),
+        *_spines_and_stacks(),
+        *_borderline_and_negatives(),
+        *hard_cases(),
+    ]
 
 
 def _light_covers() -> list[SceneSpec]:

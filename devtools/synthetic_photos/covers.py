@@ -10,49 +10,11 @@ from PIL import Image, ImageDraw, ImageFont
 
 from devtools.synthetic_photos.assets import bundled_grey, bundled_rgb
 from devtools.synthetic_photos.textures import fractal_noise
+from devtools.synthetic_photos.words import AUTHORS, WORDS
 
 Rng = np.random.Generator
 Colour = tuple[int, int, int]
 
-WORDS = (
-    "The",
-    "Silent",
-    "Harbour",
-    "Winter",
-    "Garden",
-    "of",
-    "Small",
-    "Things",
-    "Atlas",
-    "Light",
-    "Stone",
-    "River",
-    "Night",
-    "Letters",
-    "Orchard",
-    "Machine",
-    "Northern",
-    "Lines",
-    "Paper",
-    "Moon",
-    "Quiet",
-    "Empire",
-    "Salt",
-    "Glass",
-    "House",
-    "Field",
-    "Notes",
-    "Chemistry",
-    "Elements",
-    "Modern",
-    "Cooking",
-    "Lost",
-    "City",
-    "Wild",
-    "Birds",
-    "Cartography",
-)
-AUTHORS = ("A. Marlowe", "J. K. Okafor", "M. Lindqvist", "S. Varga", "E. Moreau", "R. Tanaka")
 LIGHT_COLOURS: tuple[Colour, ...] = (
     (238, 232, 214),
     (250, 250, 246),
@@ -67,6 +29,7 @@ DARK_COLOURS: tuple[Colour, ...] = (
     (28, 28, 30),
     (52, 30, 62),
 )
+PLAIN_WHITE, PLAIN_BLACK = (247, 246, 242), (17, 17, 19)
 ACCENTS: tuple[Colour, ...] = ((196, 48, 40), (230, 170, 40), (40, 110, 170), (20, 20, 20))
 
 
@@ -119,8 +82,11 @@ def draw_text_block(
         y += line_height
 
 
-def photo_cover(rng: Rng, size: tuple[int, int], photo: str, light: bool) -> Image.Image:
-    """A bundled photo cropped to the cover, with a title band across the top or bottom."""
+def photo_cover(
+    rng: Rng, size: tuple[int, int], photo: str, light: bool, band: bool = True
+) -> Image.Image:
+    """A bundled photo cropped to the cover, with a title band across the top or bottom; with
+    `band=False` a full-bleed jacket: the photo to every edge, the title printed over it."""
     width, height = size
     source = bundled_rgb(photo)
     scale = max(width / source.width, height / source.height) * rng.uniform(1.0, 1.3)
@@ -128,6 +94,9 @@ def photo_cover(rng: Rng, size: tuple[int, int], photo: str, light: bool) -> Ima
     x = int(rng.integers(0, resized.width - width + 1))
     y = int(rng.integers(0, resized.height - height + 1))
     cover = resized.crop((x, y, x + width, y + height))
+    if not band:
+        _print_over_photo(rng, cover)
+        return cover
     band_colour = base_colour(rng, light)
     band_height = int(height * rng.uniform(0.22, 0.34))
     band_top = 0 if rng.random() < 0.5 else height - band_height
@@ -153,12 +122,31 @@ def photo_cover(rng: Rng, size: tuple[int, int], photo: str, light: bool) -> Ima
     return cover
 
 
+def _print_over_photo(rng: Rng, cover: Image.Image) -> None:
+    """Title and author straight on the photo, in whichever ink stands out from it there."""
+    width, height = cover.size
+    margin = width // 10
+    title_box = (margin, height // 14, width - margin, height * 3 // 10)
+    author_box = (margin, height * 86 // 100, width - margin, height * 94 // 100)
+    draw = ImageDraw.Draw(cover)
+    for box, text in (
+        (title_box, title_words(rng)),
+        (author_box, AUTHORS[int(rng.integers(len(AUTHORS)))]),
+    ):
+        under = cover.crop(box).resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
+        assert isinstance(under, tuple)
+        draw_text_block(draw, box, text, ink_for((under[0], under[1], under[2])))
+
+
 def designed_cover(rng: Rng, size: tuple[int, int], style: str, light: bool) -> Image.Image:
     """A typographic cover: plain ground with stripes and discs ("type"), a colour field of
-    smooth noise ("abstract"), or a textbook with a bundled greyscale plate ("plate")."""
+    smooth noise ("abstract"), a textbook with a bundled greyscale plate ("plate"), or only
+    the title on white or black ("plain")."""
     width, height = size
     ground = base_colour(rng, light)
     accent = ACCENTS[int(rng.integers(len(ACCENTS)))]
+    if style == "plain":  # nothing but type on a white or a black ground
+        ground = PLAIN_WHITE if light else PLAIN_BLACK
     if style == "abstract":
         field = fractal_noise(rng, (max(width // 4, 8), max(height // 4, 8)), (2, 3), octaves=3)
         t = np.clip(0.5 + 0.25 * field, 0, 1)[..., None]
@@ -202,10 +190,13 @@ def designed_cover(rng: Rng, size: tuple[int, int], style: str, light: bool) -> 
 
 
 def cover_art(rng: Rng, size: tuple[int, int], art: str, light: bool) -> Image.Image:
-    """`art` is "photo:<bundled name>", "type", "abstract" or "plate"."""
+    """`art` is "photo:<bundled name>", "bleed:<bundled name>" (a full-bleed jacket), "type",
+    "abstract", "plate" or "plain"."""
     if art.startswith("photo:"):
         return photo_cover(rng, size, art.removeprefix("photo:"), light)
-    if art in ("type", "abstract", "plate"):
+    if art.startswith("bleed:"):
+        return photo_cover(rng, size, art.removeprefix("bleed:"), light, band=False)
+    if art in ("type", "abstract", "plate", "plain"):
         return designed_cover(rng, size, art, light)
     raise ValueError(f"unknown cover art {art!r}")
 

@@ -22,7 +22,7 @@ from devtools.synthetic_photos.catalog import SETS
 from devtools.synthetic_photos.scene import SceneSpec, render
 
 # Bump when the output changes for a reason the source does not show (e.g. a new Pillow).
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"  # 2: every case has a category
 MANIFEST_NAME = "manifest.json"
 
 
@@ -35,8 +35,9 @@ class Case:
     mask_path: Path
     width: int
     height: int
-    kind: str  # cover | spine | stack | empty
-    backdrop: str  # wood | cloth | paper | concrete | brick
+    kind: str  # cover | spine | stack | open | empty
+    category: str  # one of `cases.CATEGORIES`: what makes the photo easy or hard
+    backdrop: str  # wood | cloth | paper | concrete | brick | shelf
     design: str  # light | dark | borderline-light | borderline-dark | none
     expected_background: str | None  # "black" | "white"; None when there is no book
     subject_brightness: float | None  # mean BT.601 luma of the JPEG under the mask
@@ -84,6 +85,7 @@ def _render_case(spec: SceneSpec, folder: Path) -> dict[str, Any]:
         "width": spec.size[0],
         "height": spec.size[1],
         "kind": spec.kind,
+        "category": spec.category,
         "backdrop": kind,
         "backdrop_tone": tone,
         "wall": spec.wall,
@@ -194,6 +196,7 @@ def load_manifest(path: Path | str) -> list[Case]:
                 width=entry["width"],
                 height=entry["height"],
                 kind=entry["kind"],
+                category=entry["category"],
                 backdrop=entry["backdrop"],
                 design=entry["design"],
                 expected_background=entry["expected_background"],

@@ -9,8 +9,11 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageChops, ImageFilter
 
+from devtools.synthetic_photos import extras
 from devtools.synthetic_photos.books import BookLayer, lying_cover, stack, standing_spine
 from devtools.synthetic_photos.geometry import Quad, homography, place_quad, project
+from devtools.synthetic_photos.open_book import open_book
+from devtools.synthetic_photos.shelf import bookshelf
 from devtools.synthetic_photos.textures import make_backdrop
 from devtools.synthetic_photos.tone import LUMA_WEIGHTS, mean_luma, tone_to_luma
 
@@ -26,9 +29,10 @@ class SceneSpec:
     the frame's shorter side; `centre` is in fractions of the frame."""
 
     id: str
-    kind: str  # cover | spine | stack | empty
+    kind: str  # cover | spine | stack | open | empty
     size: tuple[int, int]
-    backdrop: str  # "<kind>/<tone>", e.g. "wood/dark"
+    backdrop: str  # "<kind>/<tone>", e.g. "wood/dark"; "shelf/<tone>" is a wall of books
+    category: str  # one of `cases.CATEGORIES`
     design: str = "light"  # light | dark | borderline-light | borderline-dark | none
     target_luma: float = 180.0
     art: str = "type"
@@ -39,6 +43,7 @@ class SceneSpec:
     keystone: float = 0.0
     keystone_edge: int = 0
     wall: str | None = None  # a second backdrop behind a standing book, above the table
+    horizon: float | None = None  # where the wall meets the table (fraction of the height)
     shadow: float = 0.45
     light_falloff: float = 0.12
     vignette: float = 0.15
@@ -48,6 +53,14 @@ class SceneSpec:
     seed: int = 0
     expect_valid: bool = True
     expected_reason: str | None = None
+    # The hard parts of a photo (`extras`); the defaults leave a plain photo as it was.
+    sun: float = 0.0  # darkness of a hard sun shadow beside the book (0 = overcast)
+    sun_length: float = 0.2  # its length, as a fraction of the book's longer side
+    gloss: float = 0.0  # strength of the specular highlights on the book (0 = matte)
+    blinds: float = 0.0  # darkness of the shadow of window blinds across the scene
+    props: tuple[str, ...] = ()  # "pen", "glasses", "hand", each optionally ":over" the book
+    shake: float = 0.0  # motion blur, as a fraction of the frame's longer side
+    shake_angle: float = 0.0  # its direction, degrees anticlockwise from the x axis
 
 
 @dataclass(frozen=True)
@@ -66,6 +79,8 @@ def _build_layer(spec: SceneSpec, rng: np.random.Generator, long_side: int) -> B
         return standing_spine(rng, long_side, light, spec.hardcover)
     if spec.kind == "stack":
         return stack(rng, long_side, light)
+    if spec.kind == "open":
+        return open_book(rng, long_side, spec.hardcover)
     raise ValueError(f"unknown scene kind {spec.kind!r}")
 
 
@@ -86,19 +101,24 @@ def _lighting(spec: SceneSpec, rng: np.random.Generator) -> Image.Image:
     return Image.fromarray(rgb).resize(spec.size, Image.Resampling.BILINEAR)
 
 
+def _surface(name: str, size: tuple[int, int], rng: np.random.Generator) -> Image.Image:
+    kind, tone = name.split("/")
+    if kind == "shelf":
+        return bookshelf(tone, size, rng)
+    return make_backdrop(kind, tone, size, rng)
+
+
 def _backdrop(spec: SceneSpec, rng: np.random.Generator, horizon: float | None) -> Image.Image:
     width, height = spec.size
     scale = min(1.0, TEXTURE_LONG_SIDE / max(width, height))
     work = (max(round(width * scale), 8), max(round(height * scale), 8))
-    kind, tone = spec.backdrop.split("/")
-    table = make_backdrop(kind, tone, work, rng).resize(spec.size, Image.Resampling.BILINEAR)
+    table = _surface(spec.backdrop, work, rng).resize(spec.size, Image.Resampling.BILINEAR)
     if spec.wall is None or horizon is None:
         return table
-    wall_kind, wall_tone = spec.wall.split("/")
-    wall = make_backdrop(wall_kind, wall_tone, work, rng).resize(
-        spec.size, Image.Resampling.BILINEAR
-    )
+    wall = _surface(spec.wall, work, rng).resize(spec.size, Image.Resampling.BILINEAR)
     wall = wall.point(lambda value: round(value * 0.9))  # the wall is lit less than the table
+    if spec.horizon is not None:
+        horizon = spec.horizon * height
     table.paste(wall.crop((0, 0, width, int(horizon))), (0, 0))
     return table
 
@@ -172,7 +192,8 @@ def _place_book(spec: SceneSpec, rng: np.random.Generator, lighting: Image.Image
 
 def render(spec: SceneSpec) -> Rendered:
     """The photo as JPEG bytes and its exact mask: the pixels where the book covers at least
-    half of the pixel, i.e. the same coverage that blended the book into the photo."""
+    half of the pixel, i.e. the same coverage that blended the book into the photo, less
+    whatever lies over it (`extras`)."""
     rng = np.random.default_rng(spec.seed)
     lighting = _lighting(spec, rng)
     if spec.kind == "empty":
@@ -185,10 +206,14 @@ def render(spec: SceneSpec) -> Rendered:
     background = _backdrop(spec, rng, max(ys) - 0.3 * (max(ys) - min(ys)))
     reach = max(max(xs) - min(xs), max(ys) - min(ys))
     shadows = _shadows(coverage, reach, spec.shadow, rng.uniform(0, 2 * np.pi))
+    hard = extras.random_stream(spec)
     photo = ImageChops.multiply(background, shadows)
+    photo = extras.before_book(photo, spec, coverage, book.outline, hard)
     photo.paste(book.rgb, book.origin, book.alpha)
-    jpeg = _camera(ImageChops.multiply(photo, lighting), spec, rng)
-    mask = coverage.point(lambda value: 255 if value >= 128 else 0)
+    photo, covered = extras.over_book(photo, spec, coverage, book.outline, hard)
+    photo = extras.after_light(ImageChops.multiply(photo, lighting), spec)
+    jpeg = _camera(photo, spec, rng)
+    mask = extras.visible(coverage, covered).point(lambda value: 255 if value >= 128 else 0)
     with Image.open(io.BytesIO(jpeg)) as decoded:
         brightness = mean_luma(np.asarray(decoded.convert("RGB")), np.asarray(mask))
     width, height = spec.size

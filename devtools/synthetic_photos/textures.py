@@ -32,6 +32,12 @@ PALETTES: dict[tuple[str, str], tuple[Colour, Colour]] = {
     ("concrete", "dark"): ((58, 58, 60), (108, 106, 104)),
     ("brick", "light"): ((176, 170, 160), (232, 228, 220)),
     ("brick", "red"): ((92, 40, 30), (170, 92, 66)),
+    # White and black surfaces for the books of the same colour (white-on-white, black-on-black).
+    ("paper", "white"): ((224, 224, 220), (250, 250, 247)),
+    ("wood", "white"): ((204, 202, 196), (242, 240, 234)),
+    ("cloth", "white"): ((212, 210, 204), (246, 245, 240)),
+    ("cloth", "black"): ((5, 5, 7), (34, 33, 37)),
+    ("wood", "black"): ((9, 8, 8), (44, 40, 37)),
 }
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,10 +16,13 @@ from PIL import Image
 from devtools.synthetic_photos import Case, generate_set, load_manifest
 from devtools.synthetic_photos.__main__ import main
 from devtools.synthetic_photos.assets import COVER_PHOTOS, GREY_IMAGES, bundled_rgb
+from devtools.synthetic_photos.cases import CATEGORIES, HARD_CATEGORIES, PLAIN_CATEGORIES
+from devtools.synthetic_photos.cases import case as declare_case
 from devtools.synthetic_photos.catalog import SETS, bench_set, demo_set, eval_set
-from devtools.synthetic_photos.scene import render
+from devtools.synthetic_photos.scene import SceneSpec, render
 
-# Small cases that between them cover every kind, both colours and both negative reasons.
+# Small cases that between them cover every kind, both colours and both negative reasons,
+# and two hard ones: a prop over the book, and a shaking camera.
 SMALL_IDS = (
     "cover-light-chelsea-cloth-800",
     "cover-dark-plate-black-paper",
@@ -25,6 +30,8 @@ SMALL_IDS = (
     "stack-dark-paper-square",
     "negative-empty-wood",
     "negative-tiny-cover",
+    "clutter-pen-over-dark-cover",
+    "shake-dark-cover-paper",
 )
 BBOX_TOLERANCE_PX = 2.5  # rasterising a polygon edge moves it by up to a pixel each side
 
@@ -43,6 +50,20 @@ def read_mask(case: Case) -> np.ndarray:
 
 def long_side(size: tuple[int, int]) -> int:
     return max(size)
+
+
+def eval_spec(case_id: str) -> SceneSpec:
+    return next(spec for spec in eval_set() if spec.id == case_id)
+
+
+def photo_luma(jpeg: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(jpeg)) as image:
+        rgb = np.asarray(image.convert("RGB"), dtype=np.float64)
+    return rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
+
+
+def as_bool(mask: Image.Image) -> np.ndarray:
+    return np.asarray(mask) == 255
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +121,45 @@ def test_designed_brightness_is_consistent_with_a_threshold_in_100_200() -> None
     assert all(100 < spec.target_luma < 200 for spec in borderline)
 
 
+def test_every_eval_case_has_a_known_category_and_each_hard_one_has_three() -> None:
+    specs = eval_set()
+    assert all(spec.category in CATEGORIES for spec in specs)
+    counts = Counter(spec.category for spec in specs)
+    for category in HARD_CATEGORIES:
+        assert counts[category] >= 3, category
+    for category in PLAIN_CATEGORIES:
+        assert counts[category] >= 3, category
+    # The plain photos keep the category their kind and design give them.
+    for spec in specs:
+        if not spec.expect_valid:
+            assert spec.category == "negative", spec.id
+        elif spec.design.startswith("borderline"):
+            assert spec.category == "borderline", spec.id
+    assert {spec.category for spec in specs if spec.kind == "open"} <= {"open-book", "clutter"}
+
+
+def test_hard_categories_are_what_they_say() -> None:
+    by_category: dict[str, list[SceneSpec]] = {}
+    for spec in eval_set():
+        by_category.setdefault(spec.category, []).append(spec)
+    assert all("shelf" in f"{spec.backdrop} {spec.wall}" for spec in by_category["bookshelf"])
+    assert all(spec.design == "light" for spec in by_category["white-on-white"])
+    assert all(spec.design == "dark" for spec in by_category["black-on-black"])
+    assert all(spec.gloss > 0 for spec in by_category["glossy"])
+    assert all(spec.art.startswith("bleed:") for spec in by_category["full-bleed"])
+    assert all(spec.kind == "open" for spec in by_category["open-book"])
+    assert all(spec.props for spec in by_category["clutter"])
+    assert all(spec.sun > 0 or spec.blinds > 0 for spec in by_category["cast-shadow"])
+    assert all(spec.shake > 0 for spec in by_category["motion-blur"])
+    props = {p for spec in by_category["clutter"] for p in spec.props}
+    assert {"pen", "glasses", "hand:over"} <= props
+
+
+def test_a_case_with_an_unknown_category_fails_loudly() -> None:
+    with pytest.raises(ValueError, match="unknown category"):
+        declare_case("x", "cover", (800, 600), "wood/light", "light", 190, category="tricky")
+
+
 @pytest.mark.parametrize(("specs", "count"), [(demo_set(), 6), (bench_set(), 12)])
 def test_demo_and_bench_photos_are_one_to_two_megapixels(specs: list, count: int) -> None:
     assert len(specs) == count
@@ -107,6 +167,7 @@ def test_demo_and_bench_photos_are_one_to_two_megapixels(specs: list, count: int
     for spec in specs:
         assert 1.0e6 <= spec.size[0] * spec.size[1] <= 2.0e6, spec.id
         assert spec.expect_valid
+        assert spec.category in PLAIN_CATEGORIES
     assert len({spec.kind for spec in specs}) == 3
 
 
@@ -143,6 +204,7 @@ def test_manifest_describes_every_file(small_set: Path) -> None:
             assert photo.size == (case.width, case.height)
         assert read_mask(case).shape == (case.height, case.width)
         assert case.expected_background in ("black", "white", None)
+        assert case.category == eval_spec(case.id).category
 
 
 def test_masks_are_binary_and_sit_on_the_placed_book(small_set: Path) -> None:
@@ -228,6 +290,117 @@ def test_command_line_writes_the_set_and_a_summary(
     assert (tmp_path / "eval" / "spine-dark-cloth.jpg").is_file()
 
 
+# --- the hard cases' ground truth ---------------------------------------------------------
+# Each renders a hard case and the same case without what makes it hard (same seed, so the
+# same book in the same place) and checks that the mask changed exactly as it should.
+
+
+def test_props_over_the_book_are_cut_out_of_the_mask() -> None:
+    spec = eval_spec("clutter-hand-on-cover")
+    with_hand, without = render(spec), render(replace(spec, props=()))
+    hand_mask, book_mask = as_bool(with_hand.mask), as_bool(without.mask)
+    assert not (hand_mask & ~book_mask).any()  # the hand adds nothing to the mask
+    cut = book_mask & ~hand_mask
+    assert cut.sum() > 0.01 * book_mask.sum()  # and it does cover part of the book
+    # Where the hand lies, the photo shows the hand, not the book.
+    changed = np.abs(photo_luma(with_hand.jpeg) - photo_luma(without.jpeg)) > 25
+    assert changed[cut].mean() > 0.5
+    # Outside the book it is drawn too (the arm), and none of that is in the mask.
+    assert (changed & ~book_mask).sum() > cut.sum()
+
+
+def test_props_beside_the_book_stay_out_of_the_mask() -> None:
+    spec = eval_spec("clutter-glasses-and-pen")
+    with_props, without = render(spec), render(replace(spec, props=()))
+    mask = as_bool(with_props.mask)
+    assert (mask == as_bool(without.mask)).all()
+    changed = np.abs(photo_luma(with_props.jpeg) - photo_luma(without.jpeg)) > 40
+    assert changed.sum() > 0.002 * mask.size  # a pen and glasses are in the photo...
+    assert not (changed & mask).any()  # ...and not in the mask
+
+
+def test_a_sun_shadow_is_darker_yet_unmasked() -> None:
+    spec = eval_spec("shadow-sun-dark-cover")
+    sunny, overcast = render(spec), render(replace(spec, sun=0.0))
+    mask = as_bool(sunny.mask)
+    assert (mask == as_bool(overcast.mask)).all()
+    darker = photo_luma(sunny.jpeg) < photo_luma(overcast.jpeg) - 40
+    assert darker.sum() > 0.2 * mask.sum()  # a shadow a fifth the book's size or more
+    assert (darker & mask).sum() < 0.001 * darker.sum()  # beside the book, not on it
+
+
+def test_an_open_book_is_masked_across_both_pages_and_the_gutter() -> None:
+    spec = replace(eval_spec("open-hardcover-wood"), rotation=0.0)  # square to the frame
+    rendered = render(spec)
+    mask = as_bool(rendered.mask)
+    assert rendered.outline_bbox is not None
+    left, top, right, bottom = (round(v) for v in rendered.outline_bbox)
+    inside = mask[top:bottom, left:right]
+    assert inside.mean() > 0.95  # the spread fills its box but for the pages' curve
+    middle = (right - left) // 2
+    halves = inside[:, :middle].sum(), inside[:, middle:].sum()
+    assert 0.9 < halves[0] / halves[1] < 1.1  # both pages
+    # The gutter is the darkest column across the middle of the spread, and it is masked.
+    luma = photo_luma(rendered.jpeg)[top:bottom, left:right]
+    band = slice(middle - (right - left) // 10, middle + (right - left) // 10)
+    gutter = middle - (right - left) // 10 + int(np.argmin(luma[:, band].mean(axis=0)))
+    assert abs(gutter - middle) < (right - left) * 0.05
+    assert inside[(bottom - top) // 4 : -(bottom - top) // 4, gutter].all()
+
+
+def test_a_bookshelf_behind_the_book_is_background() -> None:
+    spec = eval_spec("shelf-standing-coffee")
+    shelf, wall = render(spec), render(replace(spec, wall="paper/light"))
+    mask = as_bool(shelf.mask)
+    assert (mask == as_bool(wall.mask)).all()  # the same book, the shelf adds nothing
+    assert spec.horizon is not None
+    above = slice(0, int(spec.horizon * spec.size[1]))
+
+    def edges(jpeg: bytes) -> float:  # the spines' sides, across the wall beside the book
+        across = np.abs(np.diff(photo_luma(jpeg)[above], axis=1))
+        return float(across[~mask[above, 1:]].mean())
+
+    assert edges(shelf.jpeg) > 3 * edges(wall.jpeg)
+
+
+def test_gloss_brightens_only_the_book() -> None:
+    spec = eval_spec("glossy-abstract-dark-wood")
+    glossy, matte = render(spec), render(replace(spec, gloss=0.0))
+    mask = as_bool(glossy.mask)
+    assert (mask == as_bool(matte.mask)).all()
+    glossy_luma, matte_luma = photo_luma(glossy.jpeg), photo_luma(matte.jpeg)
+    highlight = (glossy_luma > 200) & (glossy_luma > matte_luma + 60)
+    assert highlight.sum() > 0.02 * mask.sum()  # near-white streaks on a dark cover
+    assert not (highlight & ~mask).any()
+
+
+def test_motion_blur_keeps_the_sharp_footprint_as_ground_truth() -> None:
+    spec = eval_spec("shake-astronaut-wood")
+    shaken, steady = render(spec), render(replace(spec, shake=0.0))
+    assert (as_bool(shaken.mask) == as_bool(steady.mask)).all()
+    assert shaken.jpeg != steady.jpeg
+
+    def detail(jpeg: bytes) -> float:
+        return float(np.abs(np.diff(photo_luma(jpeg), axis=1)).mean())
+
+    assert detail(shaken.jpeg) < 0.7 * detail(steady.jpeg)
+
+
+def test_same_colour_books_are_close_to_their_table() -> None:
+    for case_id, designed in (("white-plain-paper", "light"), ("black-plain-cloth", "dark")):
+        rendered = render(eval_spec(case_id))
+        mask = as_bool(rendered.mask)
+        luma = photo_luma(rendered.jpeg)
+        assert rendered.outline_bbox is not None
+        left, top, right, bottom = (round(v) for v in rendered.outline_bbox)
+        margin = (right - left) // 4
+        around = np.zeros_like(mask)
+        around[max(top - margin, 0) : bottom + margin, max(left - margin, 0) : right + margin] = 1
+        table = luma[around & ~mask].mean()
+        assert abs(luma[mask].mean() - table) < 35, case_id
+        assert (luma[mask].mean() > 150) == (designed == "light"), case_id
+
+
 # --- the whole evaluation set -------------------------------------------------------------
 
 
@@ -236,7 +409,8 @@ def test_whole_eval_set(tmp_path: Path) -> None:
     """Every case: binary aligned mask, honest brightness, colours separable by a threshold
     in (100, 200]."""
     cases = load_manifest(generate_set("eval", tmp_path))
-    assert len(cases) == len(SETS["eval"]())
+    specs = {spec.id: spec for spec in SETS["eval"]()}
+    assert len(cases) == len(specs)
     by_colour: dict[str, list[float]] = {"black": [], "white": []}
     for case in cases:
         mask = read_mask(case)
@@ -246,7 +420,15 @@ def test_whole_eval_set(tmp_path: Path) -> None:
             continue
         assert case.outline_bbox is not None
         assert case.subject_bbox is not None
-        assert np.allclose(case.subject_bbox, case.outline_bbox, atol=BBOX_TOLERANCE_PX), case.id
+        if specs[case.id].props:  # a prop over an edge can only make the visible box smaller
+            left, top, right, bottom = case.outline_bbox
+            assert case.subject_bbox[0] >= left - BBOX_TOLERANCE_PX, case.id
+            assert case.subject_bbox[1] >= top - BBOX_TOLERANCE_PX, case.id
+            assert case.subject_bbox[2] <= right + BBOX_TOLERANCE_PX, case.id
+            assert case.subject_bbox[3] <= bottom + BBOX_TOLERANCE_PX, case.id
+        else:
+            assert np.allclose(case.subject_bbox, case.outline_bbox, atol=BBOX_TOLERANCE_PX)
+        assert case.category == specs[case.id].category
         recomputed = luma(case.image_path)[mask == 255].mean()
         assert case.subject_brightness == pytest.approx(recomputed, abs=1e-3), case.id
         assert case.expected_background is not None
