@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Sequence
 from contextlib import suppress
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from app.enqueue import queue_image_processing
@@ -22,6 +22,18 @@ from app.models import Book, BookImage, ImageProcessingJob
 from app.storage import Storage, StorageError
 
 logger = logging.getLogger(__name__)
+
+_BOOKS, _IMAGES = Book.__table__, BookImage.__table__
+# The book, and the image if it is one of the book's: both 404s of an enqueue in one round
+# trip. Built once: building a statement costs more CPU than running a cached one.
+_BOOK_AND_IMAGE = (
+    select(_BOOKS.c.id.label("book_id"), _IMAGES.c.id.label("image_id"))
+    .outerjoin(
+        _IMAGES,
+        (_IMAGES.c.id == bindparam("image_id")) & (_IMAGES.c.book_id == _BOOKS.c.id),
+    )
+    .where(_BOOKS.c.id == bindparam("book_id"))
+)
 
 
 def create_book(*, session: Session, title: str) -> Book:
@@ -82,8 +94,11 @@ def upload_image(
     return image, job
 
 
-def get_image(*, session: Session, book_id: int, image_id: int) -> BookImage:
-    image = session.get(BookImage, image_id)
-    if image is None or image.book_id != book_id:
+def require_image(*, session: Session, book_id: int, image_id: int) -> None:
+    """404 unless the book exists (book_not_found) and the image is one of its images
+    (image_not_found), in one query that loads no rows into the session."""
+    row = session.execute(_BOOK_AND_IMAGE, {"book_id": book_id, "image_id": image_id}).first()
+    if row is None:
+        raise not_found("book", book_id)
+    if row.image_id is None:
         raise not_found("image", image_id)
-    return image

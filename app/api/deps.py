@@ -1,14 +1,20 @@
-"""Dependencies shared by the routers, as Annotated aliases so route signatures stay short."""
+"""Dependencies shared by the routers, as Annotated aliases so route signatures stay short.
+
+FastAPI runs a plain `def` dependency on its thread pool: one hand-over per dependency and
+request, two for one that yields. The ones here that do not block are `async def` and run on
+the event loop instead: under load every hand-over costs CPU (docs/performance.md, "Load").
+"""
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Path, Security
 from fastapi.security import APIKeyHeader
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.db import get_sessionmaker
 from app.errors import ApiError
@@ -19,16 +25,26 @@ from app.storage import Storage, get_listings_storage, get_storage
 MAX_ID = 2_147_483_647
 
 
-def _session() -> Iterator[Session]:
+async def _session() -> AsyncIterator[Session]:
+    """A session for the request. Making one opens no connection (that happens on first use,
+    in the route's thread); closing one that still holds a connection rolls it back over the
+    network, so only that close goes to the thread pool."""
     session = get_sessionmaker()()
     try:
         yield session
     finally:
-        session.close()
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
+
+
+async def _settings() -> Settings:
+    return get_settings()
 
 
 SessionDep = Annotated[Session, Depends(_session)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
 StorageDep = Annotated[Storage, Depends(get_storage)]
 ListingsStorageDep = Annotated[Storage, Depends(get_listings_storage)]
 BookId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -42,7 +58,7 @@ def configured_api_key(settings: Settings) -> str | None:
     return settings.api_key.get_secret_value() if settings.api_key else None
 
 
-def require_api_key(
+async def require_api_key(
     settings: SettingsDep, api_key: Annotated[str | None, Security(_api_key_header)]
 ) -> None:
     """401 unless X-API-Key matches API_KEY (compared in constant time); open only in local."""

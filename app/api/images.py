@@ -1,18 +1,28 @@
-"""Images of a book: upload one (primary uploads queue processing), re-queue processing."""
+"""Images of a book: upload one (primary uploads queue processing), re-queue processing.
+
+Both routes enqueue, so both are on the hot path. Each is `async def` and hands all of its
+blocking work (the upload's file, S3, the database, the broker) to the thread pool at once:
+a plain `def` route takes two hand-overs (the route, then the check of its response), and
+under load each costs CPU (docs/performance.md, "Load").
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import ApiKeyRequired, BookId, ImageId, SessionDep, SettingsDep, StorageDep
 from app.api.schemas import JobOut, UploadResult
 from app.api.serialize import image_out, job_out
-from app.catalog import get_book, get_image, upload_image
+from app.catalog import require_image, upload_image
 from app.enqueue import queue_image_processing
 from app.errors import ApiError, error_responses
 from app.image_types import ACCEPTED_TYPES, sniff_image_type
+from app.settings import Settings
+from app.storage import Storage
 
 router = APIRouter(prefix="/books/{book_id}/images", tags=["images"])
 
@@ -33,13 +43,33 @@ def read_upload(file: UploadFile, *, max_bytes: int) -> bytes:
     dependencies=[ApiKeyRequired],
     responses=error_responses(400, 401, 404, 413, 415, 422, 503),
 )
-def upload(
+async def upload(
     book_id: BookId,
     file: Annotated[UploadFile, File(description=f"The image: {_ACCEPTED}")],
     session: SessionDep,
     storage: StorageDep,
     settings: SettingsDep,
     is_primary: Annotated[bool, Form(description="Primary images are processed")] = False,
+) -> UploadResult:
+    return await run_in_threadpool(
+        _upload,
+        book_id=book_id,
+        file=file,
+        session=session,
+        storage=storage,
+        settings=settings,
+        is_primary=is_primary,
+    )
+
+
+def _upload(
+    *,
+    book_id: int,
+    file: UploadFile,
+    session: Session,
+    storage: Storage,
+    settings: Settings,
+    is_primary: bool,
 ) -> UploadResult:
     data = read_upload(file, max_bytes=settings.max_upload_bytes)
     image_type = sniff_image_type(data)
@@ -62,9 +92,12 @@ def upload(
     dependencies=[ApiKeyRequired],
     responses=error_responses(401, 404, 422),
 )
-def process(book_id: BookId, image_id: ImageId, session: SessionDep) -> JobOut:
+async def process(book_id: BookId, image_id: ImageId, session: SessionDep) -> JobOut:
     """Queue background removal of the image; its active job when it already has one."""
-    get_book(session=session, book_id=book_id)
-    get_image(session=session, book_id=book_id, image_id=image_id)
+    return await run_in_threadpool(_process, session=session, book_id=book_id, image_id=image_id)
+
+
+def _process(*, session: Session, book_id: int, image_id: int) -> JobOut:
+    require_image(session=session, book_id=book_id, image_id=image_id)
     job = queue_image_processing(session=session, book_id=book_id, image_id=image_id)
     return JobOut.model_validate(job)

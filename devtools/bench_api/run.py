@@ -6,6 +6,7 @@ import asyncio
 import statistics
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,9 +78,19 @@ async def _send(
 
 
 async def drive(
-    env: Environment, *, path: str, targets: list[tuple[int, int]], concurrency: int, warmup: int
+    env: Environment,
+    *,
+    path: str,
+    targets: list[tuple[int, int]],
+    concurrency: int,
+    warmup: int,
+    on_measure: Callable[[], None] = lambda: None,
 ) -> tuple[Results, float]:
-    """Send one request per target, `concurrency` in flight; (results, measured seconds)."""
+    """Send one request per target, `concurrency` in flight; (results, measured seconds).
+
+    `on_measure` is called between the warm-up and the measured requests (to read the
+    processes' CPU time over the same window as the latencies).
+    """
     results = Results()
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(
@@ -98,6 +109,7 @@ async def drive(
         # Warm-up at full concurrency: every pooled connection (Postgres, and the broker's,
         # each with its boto3 client) is opened before the clock starts.
         await _run(targets[:warmup], [])
+        on_measure()
         started = time.perf_counter()
         await _run(targets[warmup:], results.latencies_ms)
         return results, time.perf_counter() - started

@@ -214,3 +214,20 @@ def test_process_returns_the_active_job_then_a_new_one_once_finished(
     other_book = _book(client)
     wrong_book = client.post(f"/books/{other_book}/images/{image_id}/process")
     assert wrong_book.status_code == 404
+
+
+def test_process_404s_name_what_is_missing(client: TestClient) -> None:
+    """The book first, then the image, as one query answers them (app/catalog.py)."""
+    book_id = _book(client)
+    image_id = _upload(client, book_id, PNG_BYTES, primary=False).json()["image"]["id"]
+    other_book = _book(client)
+
+    def code(book: int, image: int) -> tuple[int, str | None]:
+        response = client.post(f"/books/{book}/images/{image}/process")
+        return response.status_code, response.json().get("code")
+
+    assert code(4242, image_id) == (404, "book_not_found")  # the image exists, the book not
+    assert code(4242, 4243) == (404, "book_not_found")
+    assert code(other_book, image_id) == (404, "image_not_found")  # another book's image
+    assert code(book_id, 4243) == (404, "image_not_found")
+    assert code(book_id, image_id) == (202, None)

@@ -1,4 +1,5 @@
-"""The job's transitions and the display_order rule, against Postgres.
+"""The job's transitions and the display_order rule, against Postgres (and SQLite, the
+embedded mode's database, for the statements written per dialect).
 
 The worker and the sweep tests drive these through Celery; here each transition is called
 the way its callers call it, and the book lock is raced by threads.
@@ -10,9 +11,11 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import create_engine, delete, select
+from sqlalchemy.orm import sessionmaker
 
 from app.db import session_scope
 from app.failure_reasons import FailureReason
@@ -23,8 +26,11 @@ from app.job_lifecycle import (
     complete_job,
     create_job,
     fail_job,
+    record_publish_failed,
+    record_published,
     release_job,
 )
+from app.migrate import upgrade
 from app.models import Book, BookImage, ImageProcessingJob, JobStatus
 from app.settings import Settings
 
@@ -188,3 +194,37 @@ def test_a_claim_past_the_attempt_budget_fails_the_job_as_worker_lost() -> None:
         )
     assert claim.outcome is ClaimOutcome.EXHAUSTED
     assert (_job(job.id).status, _job(job.id).failure_reason) == (JobStatus.failed, "worker_lost")
+
+
+def test_create_and_publish_on_sqlite_the_embedded_database(tmp_path: Path) -> None:
+    """The INSERT ... ON CONFLICT and the prebuilt UPDATEs are written per dialect: SQLite's
+    too (the embedded mode), with the same outcomes as on Postgres."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'embedded.db'}")
+    with engine.begin() as connection:
+        upgrade(connection=connection)
+    sessions = sessionmaker(bind=engine, expire_on_commit=False)
+    with sessions() as session:
+        book = Book(title="Dune")
+        session.add(book)
+        session.flush()
+        image = BookImage(book_id=book.id, s3_key=f"{book.id}/a.jpg", display_order=1)
+        session.add(image)
+        session.commit()
+        first, created = create_job(session=session, book_id=book.id, image_id=image.id)
+        assert created
+        record_publish_failed(job=first)
+        session.commit()
+        record_published(job=first)  # queue_failed -> pending again
+        session.commit()
+    with sessions() as session:
+        again, created = create_job(session=session, book_id=book.id, image_id=image.id)
+        assert (created, again.id) == (False, first.id)
+        assert again.status is JobStatus.pending
+        assert (again.enqueue_attempts, again.failure_reason) == (2, None)
+        assert again.queued_at is not None
+        again.status = JobStatus.completed
+        session.commit()
+        third, created = create_job(session=session, book_id=book.id, image_id=image.id)
+        assert created
+        assert third.id != first.id
+    engine.dispose()

@@ -45,3 +45,6 @@ def test_small_load_run_verifies_one_job_and_one_message_per_request(path: str) 
     assert report["verification"]["one_job_per_request"]
     assert report["verification"]["one_message_per_job"]
     assert report["p50_ms"] <= report["p99_ms"]
+    # CPU over the measured requests only (the warm-up excluded), for both servers.
+    assert report["api_cpu_ms_per_request"] > 0
+    assert report["moto_server_cpu_ms_per_request"] > 0
