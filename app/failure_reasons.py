@@ -21,7 +21,7 @@ class FailureReason(enum.StrEnum):
     invalid_image = "invalid_image"
     image_too_large = "image_too_large"
     image_too_small = "image_too_small"
-    # No model in the chain passed validate_image_quality: "quality_" + the first model's
+    # No model in the chain passed validate_image_quality: "quality_" + the last model's
     # verdict (area_too_small, aspect_mismatch, no_subject).
     quality_area_too_small = "quality_area_too_small"
     quality_aspect_mismatch = "quality_aspect_mismatch"

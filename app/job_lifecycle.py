@@ -244,6 +244,7 @@ def complete_job(
     job_id: uuid.UUID,
     result_key: str,
     model: str,
+    escalated: bool,
     brightness: float,
     background: str,
 ) -> int | None:
@@ -266,6 +267,7 @@ def complete_job(
     job.status = JobStatus.completed
     job.result_image_id = result.id
     job.model_used = model
+    job.escalated = escalated
     job.subject_brightness = brightness
     job.background_color = background
     job.completed_at = now

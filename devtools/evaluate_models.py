@@ -1,106 +1,140 @@
-"""`make eval`: each model against the synthetic set's exact ground truth.
+"""`make eval`: each model, and the cascade of them, against the synthetic set's exact masks.
 
-Per model: mean and worst IoU of the mask (alpha cut at 127), how often
-validation passed the real books and rejected the negatives, and how often the
-backdrop rule picked the colour the case was designed for. It also prints what
-the measurements suggest for MIN_AREA_RATIO, MAX_ASPECT_DIFF and
-BRIGHTNESS_THRESHOLD, which is how the defaults in app/settings.py were chosen.
+Per model: mean and worst IoU of the mask (alpha cut at 127), overall and per category; how
+often validation passed the real books and rejected the negatives; how often the backdrop
+rule picked the colour the case was designed for. For the cascade (the models in the order
+given, as MODEL_CHAIN runs them): the same, its escalation rate, its difference from the
+chain's last model alone, and that difference at other CASCADE_MAX_DOUBT thresholds (the
+calibration curves). It also prints what the measurements suggest for MIN_AREA_RATIO,
+MAX_ASPECT_DIFF, BRIGHTNESS_THRESHOLD and CASCADE_MAX_DOUBT, which is how the defaults in
+app/settings.py were chosen.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import statistics
 import sys
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-import numpy as np
-from PIL import Image
 from rich.console import Console
 from rich.table import Table
 
 from app.settings import Settings, get_settings
+from devtools.mask_scores import (
+    CASCADE,
+    Measurement,
+    by_category,
+    cascade_at,
+    cascade_config,
+    escalation_rate,
+    mean_iou,
+    score_case,
+)
 from devtools.synthetic_photos import Case, generate_set, load_manifest
 from worker.models import runtime
 from worker.models.base import MaskModel
-from worker.pipeline.decode import decode_image
-from worker.pipeline.quality import (
-    OPAQUE,
-    judge_mask,
-    select_background_color,
-    subject_brightness,
-)
 
-
-@dataclass(frozen=True)
-class Measurement:
-    case: str
-    expect_valid: bool
-    expected_reason: str | None
-    expected_background: str
-    iou: float
-    area_ratio: float
-    aspect_diff: float
-    verdict_reason: str | None
-    brightness: float
-    background: str
+# The quality goal for the cascade against its last model alone (docs/quality.md).
+MAX_MEAN_IOU_LOSS = 0.005
+MAX_CATEGORY_IOU_LOSS = 0.01
+# The calibration curves: one threshold varied, the other at its setting.
+DOUBT_THRESHOLDS = (0.0, 0.04, 0.06, 0.07, 0.08, 0.09, 0.1, 0.12, 0.15, 0.2, 0.3, 1.0)
+SHADOW_THRESHOLDS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.evaluate_models", description=__doc__)
-    parser.add_argument("--models", default="u2net,u2netp")
+    parser.add_argument("--models", help="the chain, fast first (default: MODEL_CHAIN)")
     parser.add_argument("--images", type=Path, default=Path("out/samples"))
     parser.add_argument("--details", action="store_true", help="print every case's row")
     arguments = parser.parse_args(argv)
 
+    settings = get_settings()
+    if arguments.models:
+        settings = settings.model_copy(update={"model_chain": arguments.models.split(",")})
     cases = load_manifest(generate_set("eval", arguments.images))
-    settings = get_settings().model_copy(update={"model_chain": arguments.models.split(",")})
     models = runtime.load_models(settings, threads=settings.ort_intra_op_threads)
-    console = Console(stderr=True)
-    summary = {"cases": len(cases), "settings": _thresholds(settings), "models": {}}
-    for model in models:
-        rows = [measure(model, case, settings) for case in cases]
-        if arguments.details:
-            console.print(_table(model.name, rows))
-        summary["models"][model.name] = _summarize(rows) | {"suggested": _suggest(rows)}
-    print(json.dumps(summary, indent=2))
+    report = evaluate(cases, models, settings)
+    if arguments.details:
+        console = Console(stderr=True)
+        for name, rows in report.pop("rows").items():
+            console.print(_table(name, rows))
+        console.print(_category_table(report["categories"]))
+    else:
+        report.pop("rows")
+    print(json.dumps(report, indent=2))
     return 0
 
 
-def measure(model: MaskModel, case: Case, settings: Settings) -> Measurement:
-    decoded = decode_image(
-        case.image_path.read_bytes(),
-        max_pixels=settings.max_image_pixels,
-        max_dimension=settings.max_image_dimension,
-    )
-    image = decoded.rgb
-    mask = model.predict_mask(image)
-    truth = Image.open(case.mask_path).convert("L").resize(image.size, Image.Resampling.NEAREST)
-    ours, theirs = np.asarray(mask) >= OPAQUE, np.asarray(truth) >= OPAQUE
-    union = (ours | theirs).sum()
-    iou = float((ours & theirs).sum() / union) if union else 1.0
-    box, verdict = judge_mask(
-        mask, min_area_ratio=settings.min_area_ratio, max_aspect_diff=settings.max_aspect_diff
-    )
-    width, height = (box[2] - box[0], box[3] - box[1]) if box else (0, 0)
-    brightness = subject_brightness(image, mask)
-    return Measurement(
-        case=case.id,
-        expect_valid=case.expect_valid,
-        expected_reason=case.expected_reason,
-        expected_background=case.expected_background,
-        iou=iou,
-        area_ratio=width * height / (image.width * image.height),
-        aspect_diff=(
-            abs(math.log((width / height) / (image.width / image.height))) if box else math.inf
+def evaluate(
+    cases: Sequence[Case], models: Sequence[MaskModel], settings: Settings
+) -> dict[str, Any]:
+    """The whole report; `rows` holds every measurement, by model and for the cascade."""
+    chain = [model.name for model in models]
+    scores = [score_case(models, case, settings) for case in cases]
+    rows: dict[str, list[Measurement]] = {name: [s[name] for s in scores] for name in chain}
+    rows[CASCADE] = [cascade_at(s, chain, cascade_config(settings)) for s in scores]
+    reference = chain[-1]
+
+    def point(**thresholds: float) -> dict[str, Any]:
+        config = cascade_config(settings, **thresholds)
+        replayed = [cascade_at(s, chain, config) for s in scores]
+        return thresholds | _against(reference, rows[reference], replayed)
+
+    return {
+        "cases": len(cases),
+        "settings": _thresholds(settings),
+        "models": {name: _summarize(found) for name, found in rows.items()},
+        "categories": _categories(rows),
+        "cascade": _against(reference, rows[reference], rows[CASCADE]),
+        "doubt_curve": [point(max_doubt=t) for t in DOUBT_THRESHOLDS],
+        "shadow_curve": [point(max_shadow=t) for t in SHADOW_THRESHOLDS],
+        "suggested": _suggest(rows[reference]),
+        "rows": rows,
+    }
+
+
+def _against(
+    reference: str, alone: list[Measurement], cascade: list[Measurement]
+) -> dict[str, Any]:
+    """The cascade against the chain's last model alone: the goal's three numbers."""
+    alone_by, cascade_by = by_category(alone), by_category(cascade)
+    deltas = {
+        category: mean_iou(cascade_by[category]) - mean_iou(alone_by[category])
+        for category in alone_by
+    }
+    worst = min(deltas, key=deltas.__getitem__)
+    mean_delta = mean_iou(cascade) - mean_iou(alone)
+    return {
+        "against": reference,
+        "escalation_rate": round(escalation_rate(cascade), 4),
+        "mean_iou_delta": round(mean_delta, 4),
+        "worst_category": worst,
+        "worst_category_delta": round(deltas[worst], 4),
+        "meets_quality_goal": (
+            mean_delta >= -MAX_MEAN_IOU_LOSS and deltas[worst] >= -MAX_CATEGORY_IOU_LOSS
         ),
-        verdict_reason=verdict["reason"],
-        brightness=brightness,
-        background=select_background_color(brightness, threshold=settings.brightness_threshold),
-    )
+    }
+
+
+def _categories(rows: dict[str, list[Measurement]]) -> dict[str, dict[str, Any]]:
+    grouped = {name: by_category(found) for name, found in rows.items()}
+    categories: dict[str, dict[str, Any]] = {}
+    for category, first in next(iter(grouped.values())).items():
+        entry: dict[str, Any] = {"cases": len(first)}
+        for name, groups in grouped.items():
+            found = groups[category]
+            entry[name] = {
+                "mean_iou": round(mean_iou(found), 4),
+                "worst_iou": round(min(row.iou for row in found), 4),
+            }
+        entry[CASCADE]["escalated"] = round(escalation_rate(grouped[CASCADE][category]), 3)
+        categories[category] = entry
+    return categories
 
 
 def _summarize(rows: list[Measurement]) -> dict[str, object]:
@@ -108,9 +142,11 @@ def _summarize(rows: list[Measurement]) -> dict[str, object]:
     negatives = [row for row in rows if not row.expect_valid]
     worst = min(books, key=lambda row: row.iou)
     return {
-        "mean_iou": round(statistics.mean(row.iou for row in books), 4),
+        "mean_iou": round(mean_iou(rows), 4),
         "worst_iou": round(worst.iou, 4),
         "worst_case": worst.case,
+        "mean_doubt": round(statistics.mean(row.doubt for row in books), 4),
+        "mean_shadow": round(statistics.mean(row.shadow for row in books), 4),
         "validation_passed": f"{sum(row.verdict_reason is None for row in books)}/{len(books)}",
         "negatives_rejected": (
             f"{sum(row.verdict_reason == row.expected_reason for row in negatives)}"
@@ -145,8 +181,11 @@ def _suggest(rows: list[Measurement]) -> dict[str, float]:
     }
 
 
-def _thresholds(settings: Settings) -> dict[str, float]:
+def _thresholds(settings: Settings) -> dict[str, object]:
     return {
+        "model_chain": ",".join(settings.model_chain),
+        "cascade_max_doubt": settings.cascade_max_doubt,
+        "cascade_max_shadow": settings.cascade_max_shadow,
         "min_area_ratio": settings.min_area_ratio,
         "max_aspect_diff": settings.max_aspect_diff,
         "brightness_threshold": settings.brightness_threshold,
@@ -155,20 +194,31 @@ def _thresholds(settings: Settings) -> dict[str, float]:
 
 def _table(name: str, rows: list[Measurement]) -> Table:
     table = Table(title=f"{name} on the evaluation set")
-    columns = ("case", "IoU", "area", "aspect", "verdict", "brightness", "backdrop", "expected")
+    columns = ("case", "category", "model", "IoU", "doubt", "shadow", "verdict", "backdrop")
     for column in columns:
         table.add_column(column)
     for row in rows:
         table.add_row(
             row.case,
+            row.category,
+            row.model + (" (escalated)" if row.escalated else ""),
             f"{row.iou:.3f}",
-            f"{row.area_ratio:.3f}",
-            f"{row.aspect_diff:.2f}",
+            f"{row.doubt:.3f}",
+            f"{row.shadow:.3f}",
             row.verdict_reason or "passed",
-            f"{row.brightness:.1f}",
-            row.background,
-            row.expected_background,
+            f"{row.background} ({row.expected_background})",
         )
+    return table
+
+
+def _category_table(categories: dict[str, dict[str, Any]]) -> Table:
+    names = [key for key in next(iter(categories.values())) if key != "cases"]
+    table = Table(title="mean IoU by category (worst in brackets)")
+    for column in ("category", "cases", *names, "escalated"):
+        table.add_column(column)
+    for category, entry in categories.items():
+        cells = [f"{entry[n]['mean_iou']:.3f} ({entry[n]['worst_iou']:.3f})" for n in names]
+        table.add_row(category, str(entry["cases"]), *cells, f"{entry[CASCADE]['escalated']:.0%}")
     return table
 
 

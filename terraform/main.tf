@@ -49,6 +49,8 @@ locals {
     images_bucket                = aws_s3_bucket.images.bucket
     s3_images_prefix             = var.s3_images_prefix
     model_chain                  = join(",", var.model_chain)
+    cascade_max_doubt            = tostring(var.cascade_max_doubt)
+    cascade_max_shadow           = tostring(var.cascade_max_shadow)
   }
 
   # The first revision of each task definition, rendered from the same JSON CI renders. The

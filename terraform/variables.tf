@@ -1,5 +1,6 @@
 # Variables named like a field of app/settings.py (image_processing_queue_name, images_bucket,
-# s3_images_prefix, sqs_visibility_timeout, task_time_limit, task_soft_time_limit, model_chain)
+# s3_images_prefix, sqs_visibility_timeout, task_time_limit, task_soft_time_limit, model_chain,
+# cascade_max_doubt, cascade_max_shadow)
 # carry that setting's value into the task definitions; tests/deploy checks the names and defaults.
 
 variable "name" {
@@ -162,8 +163,30 @@ variable "s3_images_prefix" {
 
 variable "model_chain" {
   type        = list(string)
-  description = "Models tried in order (MODEL_CHAIN); each must be baked into the image."
-  default     = ["u2net", "u2netp"]
+  description = "The model cascade in order (MODEL_CHAIN), fast first; each must be baked into the image."
+  default     = ["u2netp", "u2net"]
+}
+
+variable "cascade_max_doubt" {
+  type        = number
+  description = "CASCADE_MAX_DOUBT: a mask more doubtful than this escalates to the next model (docs/quality.md)."
+  default     = 0.08
+
+  validation {
+    condition     = var.cascade_max_doubt >= 0 && var.cascade_max_doubt <= 1
+    error_message = "cascade_max_doubt is a share, between 0 and 1."
+  }
+}
+
+variable "cascade_max_shadow" {
+  type        = number
+  description = "CASCADE_MAX_SHADOW: a mask with more of it like the backdrop in shadow escalates (docs/quality.md)."
+  default     = 0.15
+
+  validation {
+    condition     = var.cascade_max_shadow >= 0 && var.cascade_max_shadow <= 1
+    error_message = "cascade_max_shadow is a share, between 0 and 1."
+  }
 }
 
 variable "worker_min_count" {

@@ -25,10 +25,12 @@ from typing import Any
 from celery import Celery
 from flower.options import options as flower_options
 from flower.urls import settings as flower_web_settings
+from prometheus_client.core import REGISTRY
 
 from app.logging_setup import configure_logging
 from app.settings import Settings, get_settings
 from worker.monitoring.bus import BUS_CONNECT_TIMEOUT_SECONDS, BUS_TRANSPORT_OPTIONS, bus_url
+from worker.monitoring.cascade_metrics import CascadeMetrics
 from worker.monitoring.flower_web import AuthenticatedFlower, parse_basic_auth
 from worker.monitoring.queue_depths import QueueDepthMonitor
 
@@ -113,6 +115,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     port = flower_app.start_http_server()
     flower_app.queue_depths.start(flower_app.io_loop)
+    REGISTRY.register(CascadeMetrics(flower_app.events.state))
     with flower_app.capp.connection() as bus:
         log.info(
             "flower listening on http://%s:%d/ (basic auth), events bus %s",

@@ -182,6 +182,7 @@ def store(context: JobContext, *, storage: Storage, result: PipelineResult) -> i
                 job_id=context.job_id,
                 result_key=key,
                 model=result.model,
+                escalated=result.escalated,
                 brightness=result.brightness,
                 background=result.background,
             )
@@ -255,6 +256,9 @@ def _report(
     """One structured log line for the outcome, with the job's ids, model and timings."""
     fields = context.log_fields(
         model=result.model,
+        escalated=result.escalated,
+        # Each model's doubt, so the escalation threshold can be recalibrated on real photos.
+        doubts={attempt.model: attempt.doubt for attempt in result.attempts},
         brightness=round(result.brightness, 1),
         background=result.background,
         result_image_id=result_image_id,
@@ -269,6 +273,7 @@ def _report(
     return context.outcome(
         "completed",
         model=result.model,
+        escalated=result.escalated,
         background=result.background,
         result_image_id=result_image_id,
         total_s=fields["total_s"],

@@ -28,6 +28,7 @@ class Outcome:
     status: str  # "processed" | "failed"
     reason: str | None
     model: str | None
+    escalated: bool | None
     brightness: float | None
     background: str | None
     output: str | None
@@ -153,6 +154,7 @@ def _process_one(
         status="processed",
         reason=None,
         model=result.model,
+        escalated=result.escalated,
         brightness=round(result.brightness, 2),
         background=result.background,
         output=str(output),
@@ -169,6 +171,7 @@ def _failed(path: Path, reason: str, started: float) -> Outcome:
         status="failed",
         reason=reason,
         model=None,
+        escalated=None,
         brightness=None,
         background=None,
         output=None,

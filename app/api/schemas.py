@@ -65,6 +65,9 @@ class JobOut(BaseModel):
     attempt_count: int
     enqueue_attempts: int
     model_used: str | None
+    escalated: bool | None = Field(
+        description="Whether the model cascade went past its first model (once completed)"
+    )
     failure_reason: FailureReason | None = Field(
         description="Why the job failed (or, while queue_failed, why publishing did)"
     )

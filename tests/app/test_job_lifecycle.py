@@ -79,6 +79,7 @@ def _complete(job_id: uuid.UUID) -> int | None:
             job_id=job_id,
             result_key=f"processed_{job_id}.png",
             model="null",
+            escalated=True,
             brightness=120.0,
             background="white",
         )
@@ -100,7 +101,10 @@ def _job(job_id: uuid.UUID) -> ImageProcessingJob:
 def test_results_and_uploads_take_the_next_order_in_turn() -> None:
     book_id = _book()
     first, second = _upload(book_id, "a.jpg"), _upload(book_id, "b.jpg")
-    _complete(_claimed_job(book_id, first))
+    first_job = _claimed_job(book_id, first)
+    _complete(first_job)
+    done = _job(first_job)
+    assert (done.status, done.model_used, done.escalated) == (JobStatus.completed, "null", True)
     _upload(book_id, "c.jpg")
     result_id = _complete(_claimed_job(book_id, second))
     assert _orders(book_id) == [1, 2, 3, 4, 5]

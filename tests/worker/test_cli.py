@@ -20,6 +20,7 @@ KEYS = {
     "status",
     "reason",
     "model",
+    "escalated",
     "brightness",
     "background",
     "output",

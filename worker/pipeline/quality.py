@@ -40,6 +40,9 @@ class ModelAttempt:
     reason: QualityReason | None
     subject_box: tuple[int, int, int, int] | None
     seconds: float
+    # worker/pipeline/doubt.py's signs that the mask may be wrong, for the cascade.
+    doubt: float = 0.0
+    shadow: float = 0.0
 
 
 def validate_image_quality(

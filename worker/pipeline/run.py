@@ -1,4 +1,4 @@
-"""decode -> downscale -> model chain with validation -> brightness -> backdrop -> composite -> PNG.
+"""decode -> downscale -> model cascade -> brightness -> backdrop -> composite -> PNG.
 
 Pure: bytes and preloaded models in, a result out. No file, network or database.
 """
@@ -9,17 +9,16 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from PIL import Image, ImageChops
+from PIL import Image
 
 from app.settings import Settings
 from worker.models.base import MaskModel
+from worker.pipeline.cascade import CascadeConfig, run_cascade
 from worker.pipeline.compose import composite, encode_png
 from worker.pipeline.decode import decode_image
-from worker.pipeline.errors import PipelineError
 from worker.pipeline.quality import (
     BackgroundColor,
     ModelAttempt,
-    judge_mask,
     select_background_color,
     subject_brightness,
 )
@@ -32,6 +31,9 @@ class PipelineConfig:
     min_area_ratio: float
     max_aspect_diff: float
     brightness_threshold: float
+    # The cascade's escalation thresholds (worker/pipeline/cascade.py).
+    max_doubt: float
+    max_shadow: float
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PipelineConfig:
@@ -41,6 +43,17 @@ class PipelineConfig:
             min_area_ratio=settings.min_area_ratio,
             max_aspect_diff=settings.max_aspect_diff,
             brightness_threshold=settings.brightness_threshold,
+            max_doubt=settings.cascade_max_doubt,
+            max_shadow=settings.cascade_max_shadow,
+        )
+
+    @property
+    def cascade(self) -> CascadeConfig:
+        return CascadeConfig(
+            min_area_ratio=self.min_area_ratio,
+            max_aspect_diff=self.max_aspect_diff,
+            max_doubt=self.max_doubt,
+            max_shadow=self.max_shadow,
         )
 
 
@@ -49,6 +62,7 @@ class PipelineResult:
     png: bytes
     mask: Image.Image  # the winning model's 8-bit mask at the output's size
     model: str
+    escalated: bool  # the cascade went past its first model
     brightness: float
     background: BackgroundColor
     attempts: tuple[ModelAttempt, ...]
@@ -69,7 +83,8 @@ def process_image_bytes(
     image = decoded.rgb
     decoded_at = time.perf_counter()
 
-    model, mask, attempts = _first_passing_mask(image, decoded.alpha, models, config)
+    chosen = run_cascade(image, decoded.alpha, models, config.cascade)
+    mask = chosen.mask
     inferred_at = time.perf_counter()
 
     brightness = subject_brightness(image, mask)
@@ -81,10 +96,11 @@ def process_image_bytes(
     return PipelineResult(
         png=png,
         mask=mask,
-        model=model.name,
+        model=chosen.model.name,
+        escalated=chosen.escalated,
         brightness=brightness,
         background=background,
-        attempts=attempts,
+        attempts=chosen.attempts,
         size=image.size,
         source_size=decoded.source_size,
         source_format=decoded.source_format,
@@ -95,41 +111,4 @@ def process_image_bytes(
             "encode_s": finished - composed_at,
             "total_s": finished - started,
         },
-    )
-
-
-def _first_passing_mask(
-    image: Image.Image,
-    alpha: Image.Image | None,
-    models: Sequence[MaskModel],
-    config: PipelineConfig,
-) -> tuple[MaskModel, Image.Image, tuple[ModelAttempt, ...]]:
-    """The chain in order: the first model whose mask passes validation, and every attempt;
-    PipelineError named after the first model's verdict when none passes."""
-    attempts: list[ModelAttempt] = []
-    for model in models:
-        model_started = time.perf_counter()
-        mask = model.predict_mask(image)
-        if alpha is not None:
-            # Where the source was already transparent it is background, whatever the model says.
-            mask = ImageChops.darker(mask, alpha)
-        box, verdict = judge_mask(
-            mask, min_area_ratio=config.min_area_ratio, max_aspect_diff=config.max_aspect_diff
-        )
-        attempts.append(
-            ModelAttempt(
-                model.name,
-                verdict["passed"],
-                verdict["reason"],
-                box,
-                time.perf_counter() - model_started,
-            )
-        )
-        if verdict["passed"]:
-            return model, mask, tuple(attempts)
-    # Named after the first model's verdict: the chain's primary model.
-    reason = attempts[0].reason if attempts else "no_subject"
-    tried = ", ".join(f"{attempt.model}: {attempt.reason}" for attempt in attempts)
-    raise PipelineError(
-        f"quality_{reason}", f"no model passed validation ({tried})", tuple(attempts)
     )

@@ -88,6 +88,8 @@ def test_queue_and_dlq_depths_are_on_metrics_and_the_broker_api(fleet: Fleet) ->
             in metrics
         )
     assert "image_processor_sqs_depth_up 1.0" in metrics
+    # The cascade's gauges (worker/monitoring/cascade_metrics.py): no image jobs ran here.
+    assert "image_processor_escalation_ratio 0.0" in metrics
     lengths = fleet.flower_get("/api/queues/length").json()["active_queues"]
     assert [entry["name"] for entry in lengths] == [queue, f"{queue}-dlq"]
     # Publishing through Flower would land on the bus, where no worker listens.

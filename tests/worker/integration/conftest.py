@@ -24,7 +24,7 @@ def worker_settings(
     model_home: Path,
 ) -> Settings:
     """The settings every process of a test shares (test, API in-process, worker subprocess)."""
-    return app_settings(model_chain="u2net,u2netp", u2net_home=str(model_home))
+    return app_settings(model_chain="u2netp,u2net", u2net_home=str(model_home))
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def short_limits_settings(
 
     def _make(*, soft: int, hard: int, visibility: int) -> Settings:
         settings = app_settings(
-            model_chain="u2net,u2netp",
+            model_chain="u2netp,u2net",
             u2net_home=str(model_home),
             task_soft_time_limit=soft,
             task_time_limit=hard,
@@ -76,5 +76,5 @@ def start_workers(tmp_path: Path) -> Iterator[Callable[..., RunningWorker]]:
 def reference_models(model_home: Path) -> list[OnnxMaskModel]:
     """The chain as a pool process of a concurrency-2 worker loads it (one thread on 2 cores)."""
     return build_chain(
-        ["u2net", "u2netp"], home=model_home, threads=threads_per_process(Settings(), 2)
+        ["u2netp", "u2net"], home=model_home, threads=threads_per_process(Settings(), 2)
     )

@@ -50,7 +50,7 @@ def test_undecodable_messages_end_in_the_dead_letter_queue_and_others_complete(
     start_workers: Callable[..., RunningWorker],
 ) -> None:
     settings = app_settings(
-        model_chain="u2net,u2netp",
+        model_chain="u2netp,u2net",
         u2net_home=str(model_home),
         # The hard limit half the visibility timeout (the rule's floor); a photo takes ~2 s.
         task_soft_time_limit=VISIBILITY_TIMEOUT_S // 2 - 2,

@@ -53,8 +53,9 @@ def _assert_exact_result(
     assert row.status is JobStatus.completed
     assert row.attempt_count == 1
     assert row.failure_reason is None
-    assert (row.model_used, row.subject_brightness, row.background_color) == (
+    assert (row.model_used, row.escalated, row.subject_brightness, row.background_color) == (
         expected.model,
+        expected.escalated,
         expected.brightness,
         expected.background,
     )

@@ -35,7 +35,7 @@ def test_sweep_republishes_what_never_reached_the_queue_or_lost_its_worker(
     infrastructure: Infrastructure,
     start_workers: Callable[..., RunningWorker],
 ) -> None:
-    chain = {"model_chain": "u2net,u2netp", "u2net_home": str(model_home)}
+    chain = {"model_chain": "u2netp,u2net", "u2net_home": str(model_home)}
     app_settings(**chain, broker_url=f"sqs://127.0.0.1:{servers.free_port()}")  # broker down
     book_id = records.create_book(client)
     response = records.upload(client, book_id, _jpeg(), name="a.jpg", primary=True)

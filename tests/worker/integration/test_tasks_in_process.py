@@ -63,12 +63,18 @@ def test_completes_the_job_with_one_result(
         "job_id": str(row.id),
         "status": "completed",
         "model": "null",
+        "escalated": False,
         "background": expected.background,
         "result_image_id": done.result_image_id,
         "total_s": pytest.approx(outcome["total_s"]),  # type: ignore[index]
         "service_s": pytest.approx(outcome["service_s"]),  # type: ignore[index]
     }
-    assert (done.status, done.attempt_count, done.model_used) == (JobStatus.completed, 1, "null")
+    assert (done.status, done.attempt_count, done.model_used, done.escalated) == (
+        JobStatus.completed,
+        1,
+        "null",
+        False,
+    )
     assert (done.subject_brightness, done.background_color) == (
         expected.brightness,
         expected.background,
