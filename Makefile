@@ -22,10 +22,12 @@ $(STAMP): pyproject.toml constraints.txt
 models: install
 	$(BIN)/image-processor models fetch
 
-# rembg imports pymatting, whose numba kernels compile on first import (~75 s on 2 cores):
-# compile them into NUMBA_CACHE_DIR once and run every model, as the Docker build does.
+# The dev venv's reference, rembg, which the worker never imports: its first import compiles
+# pymatting's numba kernels (~50 s on 2 cores, then cached in the venv), done once here so the
+# tests and benchmarks that compare with rembg start warm; then every model runs through it.
+# The image has neither rembg nor this step (docs/deployment.md, "A lean worker").
 warmup: models
-	$(BIN)/image-processor warmup
+	$(BIN)/python -m devtools.rembg_reference
 
 # Debian packages that tests need (Chromium for the dashboard test), and the local
 # services the integration tests talk to, started if they are not running.

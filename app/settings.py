@@ -86,7 +86,6 @@ class Settings(BaseSettings):
     cascade_max_doubt: float = Field(default=0.08, ge=0.0, le=1.0)
     cascade_max_shadow: float = Field(default=0.15, ge=0.0, le=1.0)
     u2net_home: Path = Path("~/.u2net").expanduser()
-    numba_cache_dir: Path = Path("/tmp/numba")  # noqa: S108 - the documented JIT cache
     max_image_dimension: int = 4096
     # Decompression-bomb guard: images whose header claims more pixels than
     # this are refused before a single pixel is decoded (50 MP covers 8000x6000).

@@ -22,8 +22,10 @@ from pathlib import Path
 from app.settings import get_settings
 from devtools.embedded_stack.processes import Supervisor
 from devtools.embedded_stack.stack import ok, stack_env, start_stack
+from devtools.rembg_reference import rembg_session
 from devtools.synthetic_photos import generate_set, load_manifest
 from worker.models import runtime
+from worker.models.registry import get_spec
 
 CONCURRENCY = 2
 
@@ -124,13 +126,14 @@ def rembg_seconds(settings, photos: list[Path]) -> float:
     """Median `rembg.remove` per photo, one process, a preloaded session (onnxruntime's threads)."""
     from rembg import remove
 
-    (model,) = runtime.load_models(settings, threads=0)
+    (name,) = settings.model_chain
+    session = rembg_session(get_spec(name), settings.u2net_home)
     images = [path.read_bytes() for path in photos]
-    remove(images[0], session=model.session)
+    remove(images[0], session=session)
     timings = []
     for data in images:
         started = time.perf_counter()
-        remove(data, session=model.session)
+        remove(data, session=session)
         timings.append(time.perf_counter() - started)
     return statistics.median(timings)
 

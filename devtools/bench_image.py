@@ -5,11 +5,10 @@ it (the gzip layer blobs `podman push --compress` writes). The five largest Pyth
 distributions in the worker image, with the distributions that require each.
 
 Cold start of a worker container run as ECS runs it (devtools/ecs_local.py), with a job
-already waiting on the queue: from the container's start (its init process; the entrypoint's
-cache copy included) to ready (Celery's "ready." and both pool processes' models loaded),
-and to its first job completed. The same from the `podman run` call, reported apart: with
-the vfs storage driver podman copies the whole image before the process starts, a cost of
-this sandbox, not of Fargate.
+already waiting on the queue: from the container's start (its init process) to ready
+(Celery's "ready." and both pool processes' models loaded), and to its first job completed.
+The same from the `podman run` call, reported apart: with the vfs storage driver podman
+copies the whole image before the process starts, a cost of this sandbox, not of Fargate.
 """
 
 from __future__ import annotations

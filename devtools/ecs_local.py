@@ -120,7 +120,9 @@ class LocalAccount:
             "images_bucket": self.bucket,
             "s3_images_prefix": "books/",
             **TIME_LIMITS,
-            "model_chain": "u2net,u2netp",
+            "model_chain": "u2netp,u2net",
+            "cascade_max_doubt": "0.08",
+            "cascade_max_shadow": "0.15",
             **self.secret_arns,
         }
 

@@ -1,24 +1,8 @@
 #!/bin/sh
 # One image, several process types: `api`, `worker`, `beat`, `flower`, `migrate`,
-# or any other command (run as given).
-#
-# Numba keys its on-disk cache by the source file's path and modification time and by the
-# CPU it compiled for (NUMBA_CPU_NAME=generic makes the last one portable). The image warms
-# the cache at build into the read-only /opt/numba-cache, next to the very files it was
-# compiled from; NUMBA_CACHE_DIR must be writable (it may be a fresh, empty /tmp volume
-# under a read-only root filesystem), so the warm cache is copied there before start, and
-# made writable: `cp` keeps the read-only modes of the source, and numba refuses a cache
-# folder it cannot write ("cannot cache function ...: no locator available"), which would
-# fail every pool process's model loading.
+# or any other command (run as given). Nothing is prepared before the process starts: the
+# models are baked in read-only and the worker has no JIT cache to seed.
 set -eu
-
-: "${NUMBA_CACHE_DIR:=/tmp/numba}"
-if [ -d /opt/numba-cache ] && [ ! -e "$NUMBA_CACHE_DIR/.seeded" ]; then
-  mkdir -p "$NUMBA_CACHE_DIR"
-  cp -R /opt/numba-cache/. "$NUMBA_CACHE_DIR/"
-  chmod -R u+w "$NUMBA_CACHE_DIR"
-  touch "$NUMBA_CACHE_DIR/.seeded"
-fi
 
 process="${1:-worker}"
 [ "$#" -gt 0 ] && shift

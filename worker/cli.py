@@ -1,4 +1,4 @@
-"""`image-processor`: process local photos, provision and verify models, warm the JIT cache.
+"""`image-processor`: process local photos, provision and verify the model files.
 
 Exit codes: 0 all processed, 1 any input failed (or a model could not be
 provisioned), 2 usage error (bad arguments, missing path, missing model file).
@@ -7,10 +7,8 @@ provisioned), 2 usage error (bad arguments, missing path, missing model file).
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
-import time
 from pathlib import Path
 
 from app.settings import get_settings
@@ -45,8 +43,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify = models_commands.add_parser("verify", help="check every MODEL_CHAIN model's MD5")
     verify.add_argument("--model", action="append", dest="names", help="instead of MODEL_CHAIN")
-
-    commands.add_parser("warmup", help="compile the JIT cache and run every model once")
     return parser
 
 
@@ -58,9 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         from worker.cli_process import run_process
 
         return run_process(arguments, settings)
-    if arguments.command == "models":
-        return _models(arguments, settings)
-    return _warmup(settings)
+    return _models(arguments, settings)
 
 
 def _models(arguments: argparse.Namespace, settings) -> int:
@@ -88,39 +82,6 @@ def _models(arguments: argparse.Namespace, settings) -> int:
             print(f"image-processor: error: {error}", file=sys.stderr)
             status = EXIT_FAILED
     return status
-
-
-def _warmup(settings) -> int:
-    """Import rembg (numba compiles pymatting into NUMBA_CACHE_DIR) and run each model once."""
-    from PIL import Image
-
-    from worker.models import runtime
-    from worker.models.files import ModelFileError
-
-    started = time.perf_counter()
-    runtime.prepare_environment(settings)
-    import rembg  # noqa: F401 - the import is the warm-up
-
-    imported = time.perf_counter()
-    try:
-        models = runtime.load_models(settings, threads=0)
-    except ModelFileError as error:
-        print(f"image-processor: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    probe = Image.new("RGB", (64, 48), (200, 180, 40))
-    for model in models:
-        model.predict_mask(probe)
-    print(
-        json.dumps(
-            {
-                "import_s": round(imported - started, 2),
-                "models": [model.name for model in models],
-                "total_s": round(time.perf_counter() - started, 2),
-                "numba_cache_dir": str(settings.numba_cache_dir),
-            }
-        )
-    )
-    return EXIT_OK
 
 
 if __name__ == "__main__":

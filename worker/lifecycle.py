@@ -43,9 +43,10 @@ def _check_models_before_forking(sender: Any, **_: Any) -> None:
         raise SystemExit(f"worker cannot start: {error}") from None
     _concurrency = int(sender.concurrency or 1)
     _threads_per_process = runtime.threads_per_process(settings, _concurrency)
-    runtime.prepare_environment(settings)
-    # Import the heavy modules once here; forked children share the loaded pages.
-    import rembg.sessions  # noqa: F401
+    # Import the model code once here; forked children share its pages and skip the import.
+    import onnxruntime  # noqa: F401
+
+    import worker.models.onnx_model  # noqa: F401
 
 
 class QueueMisconfiguredError(RuntimeError):

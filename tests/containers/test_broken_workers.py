@@ -3,15 +3,21 @@ models not loaded, and with its broker gone."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
 from pathlib import Path
 
 import pytest
 
+from app.settings import Settings
 from devtools import podman
 from devtools.ecs_local import LocalAccount, run_task
 from tests import servers
 from tests.containers import healthchecks
 from tests.containers.conftest import EVENTS_BUS_URL
+from worker.models.provisioning import fetch_model
+from worker.models.registry import get_spec
 
 pytestmark = pytest.mark.container
 
@@ -34,30 +40,63 @@ def _worker_checks(account: LocalAccount, image: str) -> list[healthchecks.Healt
     ]
 
 
+def _parent_pid(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def _pool_processes(worker: podman.Container) -> list[int]:
+    """The host PIDs of the worker's pool processes: the children of Celery's main process,
+    itself the child of the container's init."""
+    parents = {pid: _parent_pid(pid) for pid in worker.host_pids()}
+    (init,) = [pid for pid, parent in parents.items() if parent not in parents]
+    (main,) = [pid for pid, parent in parents.items() if parent == init]
+    return [pid for pid, parent in parents.items() if parent == main]
+
+
+def _damage(path: Path) -> None:
+    """The same size, other bytes, a later mtime: a file replaced under a running worker."""
+    with path.open("r+b") as handle:
+        handle.seek(1000)
+        handle.write(b"\0" * 16)
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+
+
 def test_a_worker_whose_models_did_not_load_is_unhealthy(
     images: dict[str, str], aws_endpoint: str, containers: list[podman.Container], tmp_path: Path
 ) -> None:
-    """The defect the first image build showed: a numba cache folder uid 10001 cannot write
-    makes every pool process's model loading raise, which Celery only logs."""
-    cache = tmp_path / "numba"
-    cache.mkdir()
-    (cache / ".seeded").touch()  # the entrypoint leaves a seeded cache as it is
-    cache.chmod(0o555)
+    """A pool process whose model loading raises is only logged by Celery, which then hands it
+    tasks. Here the model file changes under a running worker and a pool process is replaced:
+    the new process finds the file no longer the one the main process hashed, hashes it again
+    and refuses it."""
+    spec = get_spec("u2netp")  # the small one: 4.6 MB to copy
+    home = tmp_path / "models"
+    home.mkdir()
+    provisioned = fetch_model(spec, Settings().u2net_home, allow_download=False)
+    shutil.copyfile(provisioned.path, home / spec.filename)
+    (home / spec.filename).chmod(0o644)
+    home.chmod(0o755)
     account = _own_account(aws_endpoint)
     worker = run_task(
         account,
         "worker",
         image=images["runtime"],
         name=f"image-processor-{account.tag}-worker-no-models",
-        volumes=[f"{cache}:/tmp/numba:ro"],
+        env={"MODEL_CHAIN": spec.name, "U2NET_HOME": "/models"},
+        volumes=[f"{home}:/models:ro"],
     )
     containers.append(worker)
     worker.wait_for_log(" ready.", timeout=300)
-    worker.wait_for_log("Signal handler", timeout=60)  # Celery's: it logs and carries on
     checks = _worker_checks(account, images["runtime"])
+    assert healthchecks.wait_for_checks(checks, worker, passing=True, timeout=120) == {}
+
+    _damage(home / spec.filename)
+    os.kill(_pool_processes(worker)[0], signal.SIGKILL)  # Celery starts a replacement
+    worker.wait_for_log("Signal handler", timeout=120)  # Celery's: it logs and carries on
     assert healthchecks.passes(checks, worker) == {}
     result = checks[0].run(worker)
-    assert "models not loaded in 2 pool process(es)" in result.output, result.output
+    assert "models not loaded in 1 pool process(es)" in result.output, result.output
+    assert f"model '{spec.name}' is corrupt" in result.output, result.output
 
 
 def test_a_worker_whose_broker_is_gone_is_unhealthy(

@@ -185,7 +185,7 @@ def test_a_photo_uploaded_to_the_api_is_processed_by_the_worker_and_seen_in_flow
 
 
 def test_the_worker_loaded_its_models_in_every_pool_process(fleet: Fleet) -> None:
-    """The numba cache copied into /tmp must be writable by uid 10001 (it was not)."""
+    """Celery only logs a pool process whose models failed to load; none may have."""
     log = fleet.containers["worker"].logs()
     assert "Signal handler" not in log, log[-3000:]
     assert log.count("loaded models u2net, u2netp") == 2, log[-3000:]

@@ -1,5 +1,6 @@
 """Dockerfile: hadolint with every ignore justified, the image's invariants, the same model
-provisioning and warm-up commands CI runs, and the entrypoint's process types."""
+provisioning commands CI runs and nothing of the JIT warm-up the lean worker dropped, and the
+entrypoint's process types."""
 
 from __future__ import annotations
 
@@ -81,8 +82,9 @@ def test_planted_unjustified_ignore_is_refused(planted) -> None:
 
 
 def ci_provisioning_commands() -> list[str]:
-    """The `image-processor ...` commands of the Makefile targets CI runs to provision
-    and warm the models (`make test` depends on `models`; `warmup` if the Makefile has it)."""
+    """The `image-processor ...` commands of the Makefile targets CI runs to provision the
+    models (`make test` depends on `models`, and on `warmup`, which now warms only the dev
+    venv's rembg reference and runs no `image-processor` command)."""
     makefile = (REPO_ROOT / "Makefile").read_text()
     commands = []
     for target in ("models", "warmup"):
@@ -100,21 +102,71 @@ def dockerfile_provisioning_problems(dockerfile: Path) -> list[str]:
         *ci_provisioning_commands(),
         "image-processor models fetch",
         "image-processor models verify",
-        "image-processor warmup",
     }
     return [f"the Dockerfile does not run `{c}`" for c in sorted(needed) if c not in runs]
 
 
-def test_the_image_provisions_and_warms_like_ci() -> None:
-    assert "image-processor models fetch" in ci_provisioning_commands()
+def test_the_image_provisions_like_ci() -> None:
+    assert ci_provisioning_commands() == ["image-processor models fetch"]
     assert dockerfile_provisioning_problems(DOCKERFILE) == []
 
 
-def test_planted_missing_warmup_is_refused(planted) -> None:
+def test_planted_missing_verify_is_refused(planted) -> None:
     root = planted("Dockerfile")
-    replace_in(root / "Dockerfile", "image-processor warmup", "true")
+    replace_in(root / "Dockerfile", "image-processor models verify", "true")
     assert dockerfile_provisioning_problems(root / "Dockerfile") == [
-        "the Dockerfile does not run `image-processor warmup`"
+        "the Dockerfile does not run `image-processor models verify`"
+    ]
+
+
+def lean_worker_problems(dockerfile: Path, entrypoint: Path) -> list[str]:
+    """The worker imports no rembg, so nothing of numba's JIT cache may come back: no warm-up
+    at build, no NUMBA_* setting, no cache seeded by the entrypoint. And no MODEL_CHAIN in the
+    image: the settings default rules unless a deploy sets its own."""
+    problems = []
+    for keyword, args in instructions(dockerfile):
+        if "numba" in args.lower():
+            problems.append(f"Dockerfile: {keyword} mentions numba")
+        if keyword == "RUN" and "image-processor warmup" in args:
+            problems.append("Dockerfile: RUN image-processor warmup")
+        if keyword == "ENV" and "MODEL_CHAIN" in args:
+            problems.append("Dockerfile: ENV MODEL_CHAIN overrides the settings default")
+    commands = [
+        line for line in entrypoint.read_text().splitlines() if not line.lstrip().startswith("#")
+    ]
+    if any("numba" in line.lower() for line in commands):
+        problems.append("docker/entrypoint.sh: seeds a numba cache")
+    return problems
+
+
+def test_the_worker_image_has_no_jit_warmup_and_no_model_chain() -> None:
+    assert lean_worker_problems(DOCKERFILE, ENTRYPOINT) == []
+
+
+def test_planted_warmup_and_numba_cache_are_refused(planted) -> None:
+    root = planted("Dockerfile", "docker/entrypoint.sh")
+    replace_in(
+        root / "Dockerfile",
+        "ENV U2NET_HOME=/opt/u2net\n",
+        "ENV U2NET_HOME=/opt/u2net \\\n    NUMBA_CACHE_DIR=/tmp/numba \\\n"
+        "    MODEL_CHAIN=u2net,u2netp\n",
+    )
+    replace_in(
+        root / "Dockerfile",
+        " && chmod -R a+rX,a-w /opt/u2net\n",
+        " && chmod -R a+rX,a-w /opt/u2net \\\n && image-processor warmup\n",
+    )
+    replace_in(
+        root / "docker/entrypoint.sh",
+        "set -eu\n",
+        'set -eu\ncp -R /opt/numba-cache/. "${NUMBA_CACHE_DIR:-/tmp/numba}/"\n',
+    )
+    problems = lean_worker_problems(root / "Dockerfile", root / "docker/entrypoint.sh")
+    assert problems == [
+        "Dockerfile: ENV mentions numba",
+        "Dockerfile: ENV MODEL_CHAIN overrides the settings default",
+        "Dockerfile: RUN image-processor warmup",
+        "docker/entrypoint.sh: seeds a numba cache",
     ]
 
 
@@ -157,9 +209,8 @@ def image_problems(dockerfile: Path) -> list[str]:
     if not any(keyword == "HEALTHCHECK" for keyword, _ in steps):
         problems.append("no HEALTHCHECK")
     env = " ".join(args for keyword, args in steps if keyword == "ENV")
-    for setting in ("U2NET_HOME=/opt/u2net", "NUMBA_CACHE_DIR=/tmp/numba"):
-        if setting not in env:
-            problems.append(f"ENV {setting} missing")
+    if "U2NET_HOME=/opt/u2net" not in env:
+        problems.append("ENV U2NET_HOME=/opt/u2net missing")
     runs = " ".join(args for keyword, args in steps if keyword == "RUN")
     if "requirements.py worker flower" not in runs or "-c constraints.txt -r" not in runs:
         problems.append("dependencies must install from constraints.txt with .[worker,flower]")
@@ -203,7 +254,9 @@ def test_entrypoint_passes_shellcheck(planted) -> None:
     assert run([shellcheck, "docker/entrypoint.sh", "docker/healthcheck.sh"]).returncode == 0
     root = planted("docker/entrypoint.sh")
     replace_in(
-        root / "docker/entrypoint.sh", 'mkdir -p "$NUMBA_CACHE_DIR"', "mkdir -p $NUMBA_CACHE_DIR"
+        root / "docker/entrypoint.sh",
+        """printf '%s\\n' "$process" >""",
+        """printf '%s\\n' $process >""",
     )
     result = run([shellcheck, "docker/entrypoint.sh"], cwd=root)
     assert result.returncode != 0

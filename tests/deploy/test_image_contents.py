@@ -5,16 +5,23 @@ context holds, as Docker's own pattern rules read it), pyproject.toml's package 
 setuptools' build_py, the step `pip install .` packs into the wheel, copies) and the Dockerfile
 (the final stages copy a built venv and docker/ scripts, never the source tree). The built
 images themselves are checked in tests/containers/test_images.py.
+
+The worker image holds no rembg either, nor the alpha-matting stack rembg brings: the
+distributions the image installs, resolved from pyproject.toml's extras, are checked here.
 """
 
 from __future__ import annotations
 
 import ast
+import importlib.metadata
 import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
+
+from packaging.requirements import Requirement
 
 from tests.deploy.checks import REPO_ROOT
 from tests.deploy.conftest import replace_in
@@ -23,6 +30,19 @@ from tests.deploy.test_dockerfile import stages
 DEV_ONLY = ("devtools", "tests")
 RUNTIME_PACKAGES = {"app", "worker"}
 FINAL_STAGES = ("base", "api", "runtime")
+# rembg and the alpha-matting stack it brings, by distribution (docs/deployment.md, "A lean
+# worker"): none of them may reach the worker image.
+MATTING_STACK = {
+    "rembg",
+    "pymatting",
+    "numba",
+    "llvmlite",
+    "scipy",
+    "scikit-image",
+    "opencv-python",
+    "opencv-python-headless",
+    "pooch",
+}
 
 
 def _pattern_regex(pattern: str) -> re.Pattern[str]:
@@ -198,3 +218,51 @@ def test_planted_import_of_devtools_is_found(tmp_path: Path) -> None:
     package.mkdir()
     (package / "cli.py").write_text("import os\nfrom devtools.local_aws import main\n")
     assert runtime_imports_of_dev_code([package]) == ["worker/cli.py:2 imports devtools.local_aws"]
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def image_requirements(pyproject: Path, *extras: str) -> list[str]:
+    """What docker/requirements.py hands pip for the image: the dependencies and the extras."""
+    project = tomllib.loads(pyproject.read_text())["project"]
+    optional = project["optional-dependencies"]
+    return project["dependencies"] + [line for extra in extras for line in optional[extra]]
+
+
+def installed_closure(requirements: list[str]) -> set[str]:
+    """The distributions pip installs for `requirements`, resolved over this venv's metadata:
+    `make install` installs every extra from constraints.txt, the versions the image pins."""
+    found: set[str] = set()
+    done: set[tuple[str, str]] = set()
+    pending = [Requirement(line) for line in requirements]
+    while pending:
+        requirement = pending.pop()
+        name = _normal(requirement.name)
+        found.add(name)
+        for extra in sorted(requirement.extras) or [""]:
+            if (name, extra) in done:
+                continue
+            done.add((name, extra))
+            for line in importlib.metadata.requires(requirement.name) or []:
+                dependency = Requirement(line)
+                if dependency.marker is None or dependency.marker.evaluate({"extra": extra}):
+                    pending.append(dependency)
+    return found
+
+
+def test_the_worker_image_installs_no_rembg_or_matting_stack() -> None:
+    closure = installed_closure(
+        image_requirements(REPO_ROOT / "pyproject.toml", "worker", "flower")
+    )
+    assert {"onnxruntime", "numpy", "pillow", "celery", "flower"} <= closure
+    assert closure & MATTING_STACK == set()
+
+
+def test_planted_rembg_in_the_worker_extra_brings_the_matting_stack(tmp_path: Path) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    shutil.copy2(REPO_ROOT / "pyproject.toml", pyproject)
+    replace_in(pyproject, '"pillow",\n    "rich",\n]', '"pillow",\n    "rembg",\n    "rich",\n]')
+    closure = installed_closure(image_requirements(pyproject, "worker", "flower"))
+    assert closure & MATTING_STACK == MATTING_STACK - {"opencv-python", "opencv-python-headless"}

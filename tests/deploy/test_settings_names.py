@@ -54,7 +54,8 @@ def test_ecs_and_compose_agree_on_the_shared_names() -> None:
         "TASK_TIME_LIMIT",
         "MODEL_CHAIN",
         "U2NET_HOME",
-        "NUMBA_CACHE_DIR",
+        "CASCADE_MAX_DOUBT",
+        "CASCADE_MAX_SHADOW",
         "EVENTS_BROKER_URL",
         "BROKER_URL",
     ):

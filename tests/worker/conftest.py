@@ -29,6 +29,5 @@ def model_home() -> Path:
 @pytest.fixture(scope="session")
 def onnx_models(model_home: Path) -> dict[str, OnnxMaskModel]:
     """u2net and u2netp, loaded once and reused by every test, as a worker process would."""
-    runtime.prepare_environment(Settings())  # numba's JIT cache, as every worker process has it
     chain = runtime.build_chain(["u2net", "u2netp"], home=model_home)
     return {model.name: model for model in chain}

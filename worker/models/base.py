@@ -1,9 +1,10 @@
 """What the pipeline needs of a model: the one method every variant implements.
 
-The variants are `worker.models.onnx_model.OnnxMaskModel` (rembg's sessions on
-onnxruntime, what production runs) and `worker.models.null_model.BackdropDistanceMaskModel`
-(no model file, for fast tests). A Protocol rather than a base class: the pipeline needs a
-name and `predict_mask`, nothing to inherit.
+The variants are `worker.models.onnx_model.OnnxMaskModel` (an onnxruntime session of a
+u2net-family model, what production runs) and
+`worker.models.null_model.BackdropDistanceMaskModel` (no model file, for fast tests). A
+Protocol rather than a base class: the pipeline needs a name and `predict_mask`, nothing to
+inherit.
 """
 
 from __future__ import annotations

@@ -1,14 +1,19 @@
-"""The real variant: a rembg session on onnxruntime, loaded once per process from a checked file.
+"""The real variant: an onnxruntime session, loaded once per process from a checked file.
 
-The session itself is rembg's (its model classes, provider selection and
-onnxruntime session); the file comes from U2NET_HOME after an MD5 check, never
-from rembg's downloader. The pre- and post-processing around `session.run` is
-our own: rembg's `predict` resizes with full LANCZOS at both ends and
-normalises in float64, ~50 ms on a 2 MP photo (7% of the u2net run itself).
-Here the input is box-reduced before LANCZOS (`reducing_gap=3`, which left the
-reference masks unchanged, IoU 1.0) and the mask comes back up bilinearly
-(IoU 0.998 for u2netp, 0.9995 for u2net against rembg's published outputs; a
-plain bilinear downscale instead dropped u2netp to 0.96). See
+The session is onnxruntime's own, built here: rembg is not imported. Importing it brought
+pymatting's alpha matting (numba, llvmlite, scipy, scikit-image), which the pipeline never
+runs: 425 MB of the worker image, 0.5 s of every start, 170 MB of every process, and a ~40 s
+JIT compile wherever numba's cache was missing (docs/deployment.md, "A lean worker"). rembg
+stays the reference the tests and benchmarks compare against: devtools/rembg_reference.py
+builds rembg's session from the same file with the same options.
+
+The file comes from U2NET_HOME after an MD5 check (worker.models.runtime), never from a
+downloader. The pre- and post-processing around `session.run` is our own: rembg's
+`predict` resizes with full LANCZOS at both ends and normalises in float64, ~50 ms on a
+2 MP photo (7% of the u2net run itself). Here the input is box-reduced before LANCZOS
+(`reducing_gap=3`, which left the reference masks unchanged, IoU 1.0) and the mask comes
+back up bilinearly (IoU 0.998 for u2netp, 0.9995 for u2net against rembg's published
+outputs; a plain bilinear downscale instead dropped u2netp to 0.96). See
 tests/worker/test_reference.py.
 """
 
@@ -16,12 +21,15 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
 from worker.models.registry import ModelSpec
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
 
 log = logging.getLogger(__name__)
 
@@ -29,16 +37,19 @@ log = logging.getLogger(__name__)
 # raw output peaks at 0.03, and the stretch turned that into a "subject" covering
 # half the frame. A prediction with no pixel at least this confident is no subject.
 MIN_SUBJECT_CONFIDENCE = 0.5
+# onnxruntime's ERROR level: what importing rembg used to set for the whole process
+# (`ort.set_default_logger_severity(3)`), here for our sessions only.
+_ORT_LOG_ERRORS_ONLY = 3
 
 
 class OnnxMaskModel:
-    """One model of the chain: a preloaded rembg session and its input geometry."""
+    """One model of the chain: a preloaded onnxruntime session and its input geometry."""
 
-    def __init__(self, spec: ModelSpec, session: Any) -> None:
+    def __init__(self, spec: ModelSpec, session: ort.InferenceSession) -> None:
         self.name = spec.name
         self.spec = spec
-        self.session = session  # a rembg BaseSession; `inner_session` is onnxruntime's
-        self._input_name = session.inner_session.get_inputs()[0].name
+        self.session = session
+        self._input_name = session.get_inputs()[0].name
         self._mean = np.asarray(spec.mean, dtype=np.float32)
         self._std = np.asarray(spec.std, dtype=np.float32)
 
@@ -52,7 +63,7 @@ class OnnxMaskModel:
 
     def run(self, feed: dict[str, np.ndarray]) -> np.ndarray:
         """The raw onnxruntime call: the first output's first channel at the input size."""
-        outputs: list[np.ndarray] = self.session.inner_session.run(None, feed)
+        outputs: list[np.ndarray] = self.session.run(None, feed)
         first_channel: np.ndarray = outputs[0][0, 0]
         return first_channel
 
@@ -68,22 +79,20 @@ class OnnxMaskModel:
 
 def load_onnx_model(spec: ModelSpec, path: Path, *, threads: int) -> OnnxMaskModel:
     """The model from a file already checked (worker.models.runtime does it, once per start)."""
-    return OnnxMaskModel(spec, _rembg_session(spec, path, threads))
-
-
-def _rembg_session(spec: ModelSpec, path: Path, threads: int) -> Any:
-    # Imported here: only a process that loads a model pays for onnxruntime and rembg.
+    # Imported here: only a process that loads a model pays for onnxruntime.
     import onnxruntime as ort
-    from rembg.sessions import sessions as rembg_sessions
 
-    base = rembg_sessions[spec.name]
-    # rembg's extension point for "where is the file": answer with the verified
-    # path, so rembg's downloader can never run.
-    provisioned = type(
-        f"Provisioned{base.__name__}",
-        (base,),
-        {"download_models": classmethod(lambda cls, *args, **kwargs: str(path))},
+    log.info("loading model %s from %s (intra-op threads: %s)", spec.name, path, threads or "auto")
+    session = ort.InferenceSession(
+        str(path), sess_options=session_options(threads), providers=["CPUExecutionProvider"]
     )
+    return OnnxMaskModel(spec, session)
+
+
+def session_options(threads: int) -> ort.SessionOptions:
+    """What every session of the chain runs with (0 threads: onnxruntime's own choice)."""
+    import onnxruntime as ort
+
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
@@ -91,5 +100,5 @@ def _rembg_session(spec: ModelSpec, path: Path, threads: int) -> Any:
     # run. `make bench`'s process peaked at 1189 MB with it and 964 MB without, no
     # slower (docs/performance.md). It is what keeps a worker process near 1 GB.
     options.enable_mem_pattern = False
-    log.info("loading model %s from %s (intra-op threads: %s)", spec.name, path, threads or "auto")
-    return provisioned(spec.name, options, providers=["CPUExecutionProvider"])
+    options.log_severity_level = _ORT_LOG_ERRORS_ONLY
+    return options

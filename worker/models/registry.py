@@ -29,7 +29,7 @@ class ModelSpec:
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     wheels: tuple[WheelSource, ...] = ()
-    # rembg's release asset, fetched by rembg's own downloader when the internet is reachable.
+    # rembg's release asset, fetched (standard library, MD5-checked) where the internet is.
     url: str | None = None
 
 

@@ -34,16 +34,6 @@ class ModelsNotLoadedError(RuntimeError):
     """A task ran in a process whose models were never loaded: a start-up bug, not bad input."""
 
 
-def prepare_environment(settings: Settings) -> None:
-    """Point numba's JIT cache (pymatting, imported by rembg) at a writable folder.
-
-    numba reads its cache location from the environment at import, so this runs
-    before rembg is first imported; the settings remain the one place it is read.
-    """
-    settings.numba_cache_dir.mkdir(parents=True, exist_ok=True)
-    os.environ["NUMBA_CACHE_DIR"] = str(settings.numba_cache_dir)
-
-
 def verify_model_chain(settings: Settings) -> list[VerifiedModelFile]:
     """Hash every model file of MODEL_CHAIN (ModelFileError if one is missing or corrupt) and
     keep the record for the processes forked from this one."""
@@ -92,7 +82,6 @@ def build_chain(names: Sequence[str], *, home: Path, threads: int = 0) -> list[O
 def load_models(settings: Settings, *, threads: int) -> list[MaskModel]:
     """Build MODEL_CHAIN and keep it as this process's chain (`get_models`)."""
     global _models
-    prepare_environment(settings)
     _models = list(build_chain(settings.model_chain, home=settings.u2net_home, threads=threads))
     log.info("loaded models %s", ", ".join(model.name for model in _models))
     return _models

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import shutil
 import subprocess
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -70,3 +75,50 @@ def test_corrupt_model_refuses_to_load(tmp_path: Path, model_home: Path) -> None
 def test_unknown_model_name_fails_loudly() -> None:
     with pytest.raises(UnknownModelError, match="known models: isnet-general-use, u2net, u2netp"):
         get_spec("u2net_typo")
+
+
+class _QuietFiles(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def release_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A loopback HTTP server standing in for rembg's release URLs: (base URL, its folder)."""
+    folder = tmp_path / "releases"
+    folder.mkdir()
+    handler = functools.partial(_QuietFiles, directory=str(folder))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", folder
+    server.shutdown()
+    thread.join()
+
+
+def test_the_release_url_is_downloaded_through_the_md5_check(
+    tmp_path: Path, model_home: Path, release_server: tuple[str, Path]
+) -> None:
+    """No wheel: the release URL, fetched with the standard library (no pooch in the image)."""
+    base, folder = release_server
+    spec = get_spec("u2netp")
+    shutil.copyfile(model_home / spec.filename, folder / spec.filename)
+    url_only = dataclasses.replace(spec, wheels=(), url=f"{base}/{spec.filename}")
+    home = tmp_path / "home"
+    done = fetch_model(url_only, home)
+    assert done.source == f"download {base}/{spec.filename}"
+    assert file_md5(done.path) == spec.md5
+    assert fetch_model(url_only, home).source == "cache"
+
+
+def test_a_download_with_the_wrong_md5_leaves_nothing_behind(
+    tmp_path: Path, release_server: tuple[str, Path]
+) -> None:
+    base, folder = release_server
+    spec = get_spec("u2netp")
+    (folder / spec.filename).write_bytes(b"not the model")
+    url_only = dataclasses.replace(spec, wheels=(), url=f"{base}/{spec.filename}")
+    home = tmp_path / "home"
+    with pytest.raises(ModelProvisioningError, match="does not match rembg's"):
+        fetch_model(url_only, home)
+    assert list(home.iterdir()) == []
