@@ -1,12 +1,16 @@
-"""`make bench`: the pipeline against raw onnxruntime and against rembg.remove, one run, one JSON.
+"""`make bench`: the cascade and u2net alone against rembg.remove, and the eval set: one JSON.
 
-On the same images, in the same process, with the same preloaded session:
-- raw_ort_s: median `session.run` at the model's input size (input prepared beforehand);
-- pipeline_s: median `process_image_bytes` (decode to PNG bytes) with a one-model chain;
-- rembg_s: median `rembg.remove(data, session=...)` (bytes to PNG bytes).
-The three are interleaved per image, in rotating order, so drift in machine load
-falls on all of them alike. Cold start is a new process, timed from spawn to its
-first result.
+On the bench photos, in one process, interleaved per image in rotating order (so drift in
+the machine's load falls on all of them alike), each timed from bytes to PNG bytes:
+- cascade: `process_image_bytes` with MODEL_CHAIN (the default u2netp -> u2net cascade);
+- pipeline: `process_image_bytes` with u2net alone;
+- rembg: `rembg.remove(data, session=...)` with rembg's own u2net session;
+- raw_ort: u2net's `session.run` alone, on an input prepared beforehand.
+`cascade_over_rembg` is throughput (photos per second) over rembg's, from the summed times.
+Then the eval set (devtools/evaluate_models.py) gives the cascade's quality against u2net
+alone, and the published reference photo which model the cascade picks and how close its
+mask is to rembg's output of that model. Cold start is a new process, timed from spawn to
+its first result.
 """
 
 from __future__ import annotations
@@ -18,78 +22,125 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
-from app.settings import get_settings
+import numpy as np
+from PIL import Image
+
+from app.settings import Settings, get_settings
+from devtools.evaluate_models import evaluate
+from devtools.rembg_reference import rembg_session
+from devtools.synthetic_photos import generate_set, load_manifest
 from worker.models import runtime
 from worker.models.base import MaskModel
+from worker.models.registry import get_spec
 from worker.pipeline import PipelineConfig, PipelineError, process_image_bytes
 
 ROUNDS = 2
 MIN_IMAGES = 10
+BASELINE = "u2net"  # what the cascade is measured against: rembg's default model
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "rembg"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.bench_pipeline", description=__doc__)
-    parser.add_argument("--model", default="u2net")
     parser.add_argument("--images", type=Path, default=Path("out/samples"))
+    parser.add_argument("--skip-eval", action="store_true", help="timings only")
     arguments = parser.parse_args(argv)
 
-    from devtools.synthetic_photos import generate_set, load_manifest
-
-    photos = [case.image_path for case in load_manifest(generate_set("bench", arguments.images))]
-    settings = get_settings().model_copy(update={"model_chain": [arguments.model]})
-    runtime.prepare_environment(settings)
-    import rembg  # noqa: F401 - imported before timing, as a worker would have it
-
-    (model,) = runtime.load_models(settings, threads=settings.ort_intra_op_threads)
-    config = PipelineConfig.from_settings(settings)
-    from PIL import Image
+    settings = get_settings()
+    if BASELINE not in settings.model_chain:
+        raise SystemExit(f"MODEL_CHAIN must include {BASELINE}, the baseline")
+    chain = runtime.load_models(settings, threads=settings.ort_intra_op_threads)
+    (baseline,) = [model for model in chain if model.name == BASELINE]
+    rembg = rembg_session(
+        get_spec(BASELINE), settings.u2net_home, threads=settings.ort_intra_op_threads
+    )
     from rembg import remove
 
-    # Only photos the pipeline accepts: a rejected one skips compositing and
-    # encoding, and would flatter the pipeline's time.
-    photos = [path for path in photos if _accepted(path.read_bytes(), model, config)]
+    config = PipelineConfig.from_settings(settings)
+    photos = [case.image_path for case in load_manifest(generate_set("bench", arguments.images))]
+    # Only photos u2net alone accepts: a rejected one skips compositing and encoding, and
+    # would flatter the pipeline's time.
+    photos = [path for path in photos if _accepted(path.read_bytes(), [baseline], config)]
     if len(photos) < MIN_IMAGES:
         raise SystemExit(f"only {len(photos)} bench photos pass validation; need {MIN_IMAGES}")
     images = [path.read_bytes() for path in photos]
-    feeds = [model.prepare(Image.open(path).convert("RGB")) for path in photos]
+    feeds = [baseline.prepare(Image.open(path).convert("RGB")) for path in photos]
+    escalated: list[bool] = []
 
-    def raw(index: int) -> None:
-        model.run(feeds[index])
+    def cascade(index: int) -> None:
+        escalated.append(process_image_bytes(images[index], models=chain, config=config).escalated)
 
-    def pipeline(index: int) -> None:
-        process_image_bytes(images[index], models=[model], config=config)
-
-    def rembg_remove(index: int) -> None:
-        remove(images[index], session=model.session)
-
-    runs = {"raw": raw, "pipeline": pipeline, "rembg": rembg_remove}
-    medians = interleaved_medians(runs, len(images))
-    raw_s, pipeline_s, rembg_s = medians["raw"], medians["pipeline"], medians["rembg"]
+    runs: dict[str, Callable[[int], object]] = {
+        "cascade": cascade,
+        "pipeline": lambda index: process_image_bytes(
+            images[index], models=[baseline], config=config
+        ),
+        "rembg": lambda index: remove(images[index], session=rembg),
+        "raw": lambda index: baseline.run(feeds[index]),
+    }
+    timings = interleaved_timings(runs, len(images))
+    median = {name: statistics.median(values) for name, values in timings.items()}
+    total = {name: sum(values) for name, values in timings.items()}
     megapixels = [Image.open(path).width * Image.open(path).height / 1e6 for path in photos]
-    result = {
-        "model": arguments.model,
+    result: dict[str, Any] = {
+        "model_chain": ",".join(settings.model_chain),
+        "cascade_max_doubt": settings.cascade_max_doubt,
+        "cascade_max_shadow": settings.cascade_max_shadow,
         "images": len(images),
         "megapixels_min": round(min(megapixels), 2),
         "megapixels_max": round(max(megapixels), 2),
         "rounds": ROUNDS,
-        "raw_ort_s": round(raw_s, 4),
-        "pipeline_s": round(pipeline_s, 4),
-        "rembg_s": round(rembg_s, 4),
-        "pipeline_over_raw": round(pipeline_s / raw_s, 3),
-        "pipeline_over_rembg": round(pipeline_s / rembg_s, 3),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "cold_start_s": round(cold_start(photos[0], arguments.model), 2),
+        "cascade_s": round(median["cascade"], 4),
+        "pipeline_s": round(median["pipeline"], 4),
+        "rembg_s": round(median["rembg"], 4),
+        "raw_ort_s": round(median["raw"], 4),
+        "cascade_over_rembg": round(total["rembg"] / total["cascade"], 3),
+        "pipeline_over_rembg": round(total["rembg"] / total["pipeline"], 3),
+        "escalation_rate": round(sum(escalated) / len(escalated), 4),
     }
+    if not arguments.skip_eval:
+        result |= _quality(settings, chain, arguments.images)
+    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    result["cold_start_s"] = round(cold_start(photos[0]), 2)
     print(json.dumps(result))
     return 0
 
 
-def interleaved_medians(runs: dict[str, Callable[[int], object]], count: int) -> dict[str, float]:
-    """Median seconds of each run over images 0..count-1, ROUNDS times, in an order rotating
-    per image, so drift in the machine's load falls on all of them alike."""
+def _quality(settings: Settings, chain: Sequence[MaskModel], images: Path) -> dict[str, Any]:
+    """The eval set's verdict on the cascade against u2net alone, and the reference photo's."""
+    cases = load_manifest(generate_set("eval", images))
+    report = evaluate(cases, chain, settings)
+    quality = {
+        "eval_cases": report["cases"],
+        "eval_mean_iou_delta": report["cascade"]["mean_iou_delta"],
+        "eval_worst_category": report["cascade"]["worst_category"],
+        "eval_worst_category_delta": report["cascade"]["worst_category_delta"],
+        "eval_escalation_rate": report["cascade"]["escalation_rate"],
+        "eval_meets_quality_goal": report["cascade"]["meets_quality_goal"],
+    }
+    photo = REFERENCE / "anime-girl-1.jpg"
+    if photo.exists():
+        picked = process_image_bytes(
+            photo.read_bytes(), models=chain, config=PipelineConfig.from_settings(settings)
+        )
+        theirs = Image.open(REFERENCE / f"anime-girl-1.{picked.model}.png").getchannel("A")
+        ours, expected = np.asarray(picked.mask) > 127, np.asarray(theirs) > 127
+        quality["reference_model"] = picked.model
+        quality["reference_iou"] = round(
+            float((ours & expected).sum() / (ours | expected).sum()), 4
+        )
+    return quality
+
+
+def interleaved_timings(
+    runs: dict[str, Callable[[int], object]], count: int
+) -> dict[str, list[float]]:
+    """Seconds of each run over images 0..count-1, ROUNDS times, in an order rotating per
+    image, so drift in the machine's load falls on all of them alike."""
     timings: dict[str, list[float]] = {name: [] for name in runs}
     order = list(runs.items())
     for round_number in range(ROUNDS):
@@ -99,27 +150,26 @@ def interleaved_medians(runs: dict[str, Callable[[int], object]], count: int) ->
                 started = time.perf_counter()
                 run(index)
                 timings[name].append(time.perf_counter() - started)
-    return {name: statistics.median(values) for name, values in timings.items()}
+    return timings
 
 
-def _accepted(data: bytes, model: MaskModel, config: PipelineConfig) -> bool:
+def _accepted(data: bytes, models: Sequence[MaskModel], config: PipelineConfig) -> bool:
     try:
-        process_image_bytes(data, models=[model], config=config)  # also warms the arena
+        process_image_bytes(data, models=models, config=config)  # also warms the arena
     except PipelineError as error:
         print(f"bench: skipping a photo the pipeline rejects: {error}", file=sys.stderr)
         return False
     return True
 
 
-def cold_start(photo: Path, model_name: str) -> float:
-    """Seconds from spawning a new interpreter to its first processed image."""
+def cold_start(photo: Path) -> float:
+    """Seconds from spawning a new interpreter to its first processed image with MODEL_CHAIN."""
     script = (
-        "import sys\n"
         "from pathlib import Path\n"
         "from app.settings import get_settings\n"
         "from worker.models import runtime\n"
         "from worker.pipeline import PipelineConfig, process_image_bytes\n"
-        f"settings = get_settings().model_copy(update={{'model_chain': [{model_name!r}]}})\n"
+        "settings = get_settings()\n"
         "models = runtime.load_models(settings, threads=settings.ort_intra_op_threads)\n"
         f"process_image_bytes(Path({str(photo)!r}).read_bytes(), models=models,\n"
         "                    config=PipelineConfig.from_settings(settings))\n"
