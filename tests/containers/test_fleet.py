@@ -18,6 +18,7 @@ import psycopg
 import pytest
 from PIL import Image
 
+from app.settings import Settings
 from devtools import podman
 from devtools.ecs_local import LocalAccount, run_task
 from devtools.synthetic_photos.catalog import demo_set
@@ -188,7 +189,8 @@ def test_the_worker_loaded_its_models_in_every_pool_process(fleet: Fleet) -> Non
     """Celery only logs a pool process whose models failed to load; none may have."""
     log = fleet.containers["worker"].logs()
     assert "Signal handler" not in log, log[-3000:]
-    assert log.count("loaded models u2net, u2netp") == 2, log[-3000:]
+    chain = ", ".join(Settings().model_chain)  # the task definition's MODEL_CHAIN is the default
+    assert log.count(f"loaded models {chain}") == 2, log[-3000:]
 
 
 @pytest.mark.parametrize("service", ["api", "worker", "beat", "flower"])
