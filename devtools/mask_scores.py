@@ -20,6 +20,7 @@ from PIL import Image
 from app.settings import Settings
 from devtools.synthetic_photos import Case
 from worker.models.base import MaskModel
+from worker.pipeline import PipelineConfig
 from worker.pipeline.cascade import CascadeConfig, accepts, settle
 from worker.pipeline.decode import decode_image
 from worker.pipeline.doubt import mask_doubt, shadow_share
@@ -74,12 +75,7 @@ def score_case(
 
 def cascade_config(settings: Settings, **thresholds: float) -> CascadeConfig:
     """The worker's cascade settings, with `max_doubt` or `max_shadow` replaced if given."""
-    return CascadeConfig(
-        min_area_ratio=settings.min_area_ratio,
-        max_aspect_diff=settings.max_aspect_diff,
-        max_doubt=thresholds.get("max_doubt", settings.cascade_max_doubt),
-        max_shadow=thresholds.get("max_shadow", settings.cascade_max_shadow),
-    )
+    return replace(PipelineConfig.from_settings(settings).cascade, **thresholds)
 
 
 def cascade_at(
