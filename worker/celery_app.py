@@ -51,6 +51,10 @@ def worker_config(settings: Settings) -> dict[str, Any]:
         # Beat runs the sweeps in its own process, never through the work queue.
         beat_scheduler="worker.beat_scheduler:InProcessScheduler",
     )
+    if settings.broker_url.startswith("sqs://"):
+        # kombu's SQS transport with a failed receive counted and retried instead of killing
+        # the worker (worker/sqs_transport.py); the API publishes with kombu's own.
+        config["broker_transport"] = "worker.sqs_transport:Transport"
     # Flower: the consumer whose events and pidbox ride the events bus (worker/monitoring/).
     config.update(monitoring_config(settings))
     return config

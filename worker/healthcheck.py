@@ -1,9 +1,12 @@
 """Is this worker alive, consuming, and able to work? `python -m worker.healthcheck`.
 
 The container health check. Two signals, both files beside WORKER_HEARTBEAT_FILE:
-- a consumer bootstep touches the heartbeat file every few seconds from the consumer's
-  own event loop, and removes it when the consumer stops (broker lost, shutdown), so a
-  worker whose consumer is wedged or gone reports unhealthy though its process runs;
+- a consumer bootstep writes the heartbeat file every few seconds from the consumer's own
+  event loop while the SQS polling loop is going round (worker/sqs_transport.py records each
+  round, a failed receive included), and removes it when the consumer stops. A worker whose
+  loop is wedged, or whose polling stopped while its loop runs, reports unhealthy within two
+  minutes; one that polls and meets broker errors stays healthy, since the outage is not its
+  fault and a new worker would meet it too, and the file carries the count of those errors;
 - each pool process leaves a stamp when it has loaded its models, or a failure stamp
   with the error when it could not. Celery only logs an exception raised in
   `worker_process_init` and then hands that process tasks, every one of which would
@@ -13,6 +16,7 @@ The container health check. Two signals, both files beside WORKER_HEARTBEAT_FILE
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -32,13 +36,18 @@ STALE_AFTER_S = 3 * TOUCH_EVERY_S
 
 
 class ConsumingHeartbeat(bootsteps.StartStopStep):
-    """Touch the heartbeat file while the consumer is running."""
+    """Write the heartbeat file while the consumer is running and its polling goes round."""
 
     requires = ("celery.worker.consumer.tasks:Tasks",)
 
     def __init__(self, parent: Any, **kwargs: Any) -> None:
-        self.path = get_settings().worker_heartbeat_file
+        settings = get_settings()
+        self.path = settings.worker_heartbeat_file
+        # The polling loop comes round at least every ~40 s: a receive kombu gives up on after
+        # 20 s, then at most 20 s of backoff (worker/sqs_transport.py).
+        self.poll_stale_after = settings.worker_poll_stale_seconds
         self.timer_entry: Any = None
+        self._stalled_logged = False
         super().__init__(parent, **kwargs)
 
     def start(self, parent: Any) -> None:
@@ -54,10 +63,23 @@ class ConsumingHeartbeat(bootsteps.StartStopStep):
     shutdown = stop
 
     def _touch(self) -> None:
+        # Imported here: the health check command itself needs neither kombu's SQS nor boto3.
+        from worker.sqs_transport import receive_watch
+
+        # Other brokers (no sqs_transport channel) are watched by the event loop's timer alone.
+        idle_for = receive_watch.seconds_since_poll() if receive_watch.active else 0.0
+        if idle_for > self.poll_stale_after:
+            if not self._stalled_logged:
+                self._stalled_logged = True
+                log.error(
+                    "the consumer has not polled SQS for %.0f s: reporting unhealthy", idle_for
+                )
+            return
+        self._stalled_logged = False
         try:
-            self.path.touch()
+            self.path.write_text(json.dumps(receive_watch.as_dict()))
         except OSError:
-            log.warning("cannot touch the health-check file %s", self.path, exc_info=True)
+            log.warning("cannot write the health-check file %s", self.path, exc_info=True)
 
 
 def _stamp(heartbeat: Path, state: str, pid: int) -> Path:
@@ -116,7 +138,22 @@ def check(path: Path, *, now: float | None = None) -> tuple[bool, str]:
         return False, "no pool process has loaded its models"
     return True, (
         f"consuming: {path} touched {age:.0f} s ago; "
-        f"models loaded in {len(loaded)} pool process(es)"
+        f"models loaded in {len(loaded)} pool process(es){_broker_errors(path)}"
+    )
+
+
+def _broker_errors(path: Path) -> str:
+    """The receive errors the consumer counted, if any: a healthy worker's note for the operator."""
+    try:
+        counts = json.loads(path.read_text() or "{}")
+    except (OSError, ValueError):
+        return ""
+    if not counts.get("receive_errors"):
+        return ""
+    return (
+        f"; {counts['receive_errors']} failed SQS receive(s) since start, "
+        f"{counts.get('receive_errors_in_a_row', 0)} in a row "
+        f"(last: {counts.get('last_receive_error', '')})"
     )
 
 
