@@ -6,24 +6,21 @@ from functools import cache
 from typing import Any
 
 import boto3
-from botocore.config import Config
 
 from app.settings import get_settings
-
-# Standard retry mode: exponential backoff with jitter for throttling and 5xx,
-# so callers only see errors that outlived a few attempts.
-_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4})
+from app.timeouts import aws_client_config
 
 
 @cache
 def aws_client(service: str) -> Any:
-    """A boto3 client for `service`, honouring AWS_ENDPOINT_URL (an emulator) when set."""
+    """A boto3 client for `service`, its calls bounded (app/timeouts.py), honouring
+    AWS_ENDPOINT_URL or the service's own AWS_ENDPOINT_URL_<SERVICE> (an emulator) when set."""
     settings = get_settings()
     return boto3.session.Session().client(
         service,
         region_name=settings.aws_region,
-        endpoint_url=settings.aws_endpoint_url,
-        config=_CLIENT_CONFIG,
+        endpoint_url=settings.aws_endpoint_for(service),
+        config=aws_client_config(settings),
     )
 
 

@@ -18,14 +18,10 @@ from app.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
-# A request must not hang on a dead broker: two quick retries, then the job is
-# queue_failed and the beat sweep publishes it later.
-PUBLISH_RETRY_POLICY = {
-    "max_retries": 2,
-    "interval_start": 0,
-    "interval_step": 0.2,
-    "interval_max": 0.5,
-}
+# A request must not hang on a dead broker: botocore already retries each SendMessage with
+# backoff (AWS_MAX_ATTEMPTS, app/timeouts.py), so kombu adds no retries of its own on top;
+# a publish that failed leaves the job queue_failed and the beat sweep publishes it later.
+PUBLISH_RETRY_POLICY = {"max_retries": 0}
 
 # Publishing connections kept open. The API publishes from up to 40 threads (the thread
 # pool of sync routes); with Celery's default of 10, a burst of requests queues for a

@@ -11,6 +11,7 @@ from typing import Any
 
 from app.aws import aws_client
 from app.settings import Settings
+from app.timeouts import aws_client_options
 
 PROCESS_IMAGE_TASK = "worker.tasks.process_image"
 
@@ -52,6 +53,10 @@ def broker_transport_options(settings: Settings, queue_url: str) -> dict[str, An
         # bench-e2e drained 0.795 images/s with 1 s and 0.908 with 0.1 s. Long polling
         # above still bounds the cost of an idle fleet.
         "polling_interval": 0.1,
+        # kombu's blocking SQS calls (SendMessage, DeleteMessage, ChangeMessageVisibility) with
+        # our timeouts and retries instead of botocore's 60 s defaults (app/timeouts.py). Its
+        # asynchronous ReceiveMessage gives up after 20 s of its own.
+        "client-config": aws_client_options(settings),
     }
 
 

@@ -3,6 +3,10 @@
 Postgres in every real deploy, from `DATABASE_URL` or from the Secrets Manager
 secret `DATABASE_SECRET_ARN` (read once, re-read once when Postgres rejects the
 credentials, as after a rotation). SQLite only for the embedded mode.
+
+Every Postgres call is bounded (app/timeouts.py): the connect timeout, the server's statement
+timeout, and a client-side limit for a connection that has gone silent, which neither of the
+others catches (psycopg waits for an answer forever; see `BoundedConnection`).
 """
 
 from __future__ import annotations
@@ -13,11 +17,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import URL, Engine, create_engine, event, make_url
+import psycopg
+from psycopg.errors import _WaitTimeout  # psycopg's own "no answer in time" (3.3)
+from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.credentials import SecretCredentials, is_authentication_failure, secret_credentials
 from app.settings import Settings, get_settings
+from app.timeouts import database_no_answer_seconds, postgres_connect_args
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +35,6 @@ logger = logging.getLogger(__name__)
 POOL_SIZE = 20
 MAX_OVERFLOW = 0
 POOL_TIMEOUT_SECONDS = 10
-CONNECT_TIMEOUT_SECONDS = 5
 
 _lock = threading.Lock()
 _engine: Engine | None = None
@@ -45,6 +51,30 @@ def database_url(settings: Settings) -> URL:
     return url
 
 
+class BoundedConnection(psycopg.Connection[Any]):
+    """A psycopg connection that gives up on a server that stopped answering.
+
+    psycopg waits for a reply with no limit of its own: the statement timeout is the server's,
+    so a server or network path that went silent (a frozen host, a half-open connection through
+    a proxy) would hold the worker, or beat's sweep, forever. Every wait here is bounded by
+    `answer_timeout`; past it the connection is closed, since its protocol state is unknown,
+    and the OperationalError makes SQLAlchemy drop it from the pool.
+    """
+
+    answer_timeout: float | None = None  # seconds; None waits as long as psycopg does
+
+    def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
+        try:
+            return super().wait(
+                gen, interval, timeout if timeout is not None else self.answer_timeout
+            )
+        except _WaitTimeout:
+            self.close()
+            raise psycopg.OperationalError(
+                f"no answer from the database within {self.answer_timeout} s; connection closed"
+            ) from None
+
+
 def build_engine(settings: Settings) -> Engine:
     url = database_url(settings)
     if url.get_backend_name() == "sqlite":
@@ -59,14 +89,15 @@ def build_engine(settings: Settings) -> Engine:
         pool_pre_ping=True,
         # Connections older than an hour are replaced, so a rotated password takes over.
         pool_recycle=3600,
-        connect_args={
-            "connect_timeout": CONNECT_TIMEOUT_SECONDS,
-            "application_name": "image-processor",
-        },
+        connect_args={"application_name": "image-processor", **postgres_connect_args(settings)},
         hide_parameters=True,
     )
-    if settings.database_secret_arn:
-        _connect_with_secret(engine, secret_credentials(settings.database_secret_arn))
+    credentials = (
+        secret_credentials(settings.database_secret_arn) if settings.database_secret_arn else None
+    )
+    _connect_bounded(
+        engine, answer_timeout=database_no_answer_seconds(settings), credentials=credentials
+    )
     return engine
 
 
@@ -76,15 +107,25 @@ def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _connect_with_secret(engine: Engine, credentials: SecretCredentials) -> None:
-    """Every new connection takes the cached credentials; a rejection re-reads the secret once."""
+def _connect_bounded(
+    engine: Engine, *, answer_timeout: float, credentials: SecretCredentials | None
+) -> None:
+    """Every new connection is a BoundedConnection; with a secret, it takes the cached
+    credentials, and a rejection re-reads the secret once."""
+
+    def connect(cparams: dict[str, Any], extra: dict[str, Any]) -> BoundedConnection:
+        connection = BoundedConnection.connect(**{**cparams, **extra})
+        connection.answer_timeout = answer_timeout
+        return connection
 
     @event.listens_for(engine, "do_connect")
     def _connect(dialect: Any, _record: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
+        if credentials is None:
+            return connect(cparams, {})
         current = credentials.current()
         try:
-            return dialect.connect(*cargs, **{**cparams, **current.connect_params()})
-        except dialect.loaded_dbapi.OperationalError as error:
+            return connect(cparams, current.connect_params())
+        except psycopg.OperationalError as error:
             if not is_authentication_failure(error):
                 raise
             logger.warning(
@@ -92,7 +133,27 @@ def _connect_with_secret(engine: Engine, credentials: SecretCredentials) -> None
                 credentials.secret_arn,
             )
             fresh = credentials.refresh(stale=current)
-            return dialect.connect(*cargs, **{**cparams, **fresh.connect_params()})
+            return connect(cparams, fresh.connect_params())
+
+
+@contextmanager
+def without_timeouts(connection: Connection) -> Iterator[Connection]:
+    """`connection` with no statement timeout and no answer limit while the block runs (a
+    migration may rewrite a table for minutes); both come back afterwards."""
+    if connection.dialect.name != "postgresql":
+        yield connection
+        return
+    dbapi: Any = connection.connection.dbapi_connection
+    limit = getattr(dbapi, "answer_timeout", None)
+    connection.exec_driver_sql("SET statement_timeout = 0")
+    connection.commit()
+    dbapi.answer_timeout = None
+    try:
+        yield connection
+    finally:
+        dbapi.answer_timeout = limit
+        connection.exec_driver_sql("RESET statement_timeout")
+        connection.commit()
 
 
 def get_engine() -> Engine:

@@ -8,6 +8,9 @@ app/job_lifecycle.py; this module owns the talking to the broker.
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
@@ -36,8 +39,8 @@ def publish_job(job: ImageProcessingJob) -> bool:
     """Publish process_image for `job`; True when the broker took it.
 
     The attempt is recorded either way (app/job_lifecycle.py: queued_at on success,
-    queue_failed on failure). The caller owns the transaction and commits (the beat sweep
-    calls this with the row locked).
+    queue_failed on failure). The caller owns the transaction and commits; it has none open
+    while the broker is called (the job was committed first).
     """
     try:
         send_process_image(job_id=job.id, book_id=job.book_id, image_id=job.source_image_id)
@@ -53,3 +56,45 @@ def publish_job(job: ImageProcessingJob) -> bool:
         return False
     record_published(job=job)
     return True
+
+
+@dataclass(frozen=True)
+class JobMessage:
+    """What a process_image message carries: the job and its image."""
+
+    job_id: uuid.UUID
+    book_id: int
+    image_id: int
+
+
+@dataclass
+class PublishOutcome:
+    published: list[uuid.UUID] = field(default_factory=list)
+    refused: list[uuid.UUID] = field(default_factory=list)
+    untried: list[uuid.UUID] = field(default_factory=list)
+
+
+def publish_messages(messages: Sequence[JobMessage]) -> PublishOutcome:
+    """Publish each message, with no transaction open (the caller records the outcome); after
+    the first the broker refuses, the rest are not tried: it is down, and each try would wait
+    out the timeouts again."""
+    outcome = PublishOutcome()
+    for message in messages:
+        if outcome.refused:
+            outcome.untried.append(message.job_id)
+            continue
+        try:
+            send_process_image(
+                job_id=message.job_id, book_id=message.book_id, image_id=message.image_id
+            )
+        except Exception as error:  # any broker failure: the job is kept for the next sweep
+            outcome.refused.append(message.job_id)
+            logger.exception(
+                "job %s: publishing process_image failed (%s); %d more not tried",
+                message.job_id,
+                type(error).__name__,
+                len(messages) - len(outcome.published) - 1,
+            )
+        else:
+            outcome.published.append(message.job_id)
+    return outcome

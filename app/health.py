@@ -85,7 +85,11 @@ def _check_event_bus(settings: Settings) -> dict[str, Any]:
     import redis  # only where an event bus is configured
 
     url = settings.events_broker_url.get_secret_value()
-    client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    client = redis.Redis.from_url(
+        url,
+        socket_timeout=settings.events_bus_timeout_seconds,
+        socket_connect_timeout=settings.events_bus_connect_timeout_seconds,
+    )
     try:
         client.ping()
     finally:

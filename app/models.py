@@ -159,6 +159,8 @@ class ImageProcessingJob(Base):
     )
     created_at: Mapped[datetime] = _created_at()
     queued_at: Mapped[datetime | None] = _optional_timestamp()
+    # When the broker started refusing the job (queue_failed), for the sweep's retry budget.
+    publish_failing_since: Mapped[datetime | None] = _optional_timestamp()
     started_at: Mapped[datetime | None] = _optional_timestamp()
     completed_at: Mapped[datetime | None] = _optional_timestamp()
     updated_at: Mapped[datetime] = mapped_column(

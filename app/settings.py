@@ -34,8 +34,12 @@ class Settings(BaseSettings):
     database_secret_arn: str | None = None
 
     # --- AWS ------------------------------------------------------------------
-    # boto3's own variable: points SQS/S3/SNS/Secrets Manager at an emulator.
+    # boto3's own variables: AWS_ENDPOINT_URL points every service at an emulator, and
+    # AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL_SQS one service (botocore reads the same names,
+    # so kombu's SQS clients follow them too).
     aws_endpoint_url: str | None = None
+    aws_endpoint_url_s3: str | None = None
+    aws_endpoint_url_sqs: str | None = None
     aws_region: str = Field(
         default="us-east-1",
         validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION"),
@@ -115,13 +119,42 @@ class Settings(BaseSettings):
     # The commit the image was built from (the Dockerfile's BUILD_COMMIT); the deploy's smoke
     # test compares the answering worker's with the one it deployed.
     build_commit: str = "unknown"
-    # Touched by the consumer while it runs; `python -m worker.healthcheck` reads it.
+    # Written by the consumer while it runs; `python -m worker.healthcheck` reads it.
     worker_heartbeat_file: Path = Path("/tmp/image-processor-worker.alive")  # noqa: S108
+    # A consumer whose SQS polling loop has not come round for this long stops writing it, and
+    # the check reports unhealthy 30 s later: within two minutes (worker/healthcheck.py).
+    worker_poll_stale_seconds: float = Field(default=60.0, gt=0)
+
+    # --- timeouts: every network call is bounded (app/timeouts.py applies them) -------
+    # Chosen from the service times measured and published (docs/operations.md, "Timeouts").
+    aws_connect_timeout_seconds: float = Field(default=2.0, gt=0)
+    # Per socket read, not per call: a 25 MB GetObject streams in many reads.
+    aws_read_timeout_seconds: float = Field(default=5.0, gt=0)
+    # botocore's standard retry mode: attempts in all, jittered backoff between them.
+    aws_max_attempts: int = Field(default=3, ge=1)
+    database_connect_timeout_seconds: int = Field(default=5, ge=1)
+    # Postgres cancels a statement after this; the client gives up on a connection that has
+    # not answered for this plus a margin (app/db.py).
+    database_statement_timeout_seconds: float = Field(default=10.0, gt=0)
+    events_bus_connect_timeout_seconds: float = Field(default=2.0, gt=0)
+    events_bus_timeout_seconds: float = Field(default=5.0, gt=0)
+
+    # --- retries: an outage costs latency, not jobs --------------------------------------
+    # A job that meets S3 or database trouble is retried with jittered exponential backoff
+    # (RETRY_BACKOFF_FIRST_SECONDS doubling up to RETRY_BACKOFF_MAX_SECONDS between attempts)
+    # for RETRY_BUDGET_SECONDS from its first failure; a job the broker would not take is
+    # republished by the sweep until it has been off the queue that long. Past the budget it
+    # fails with a named reason. An hour rides out any outage of up to 30 minutes.
+    retry_budget_seconds: int = Field(default=3600, ge=1)
+    retry_backoff_first_seconds: float = Field(default=2.0, gt=0)
+    retry_backoff_max_seconds: float = Field(default=120.0, gt=0)
 
     # --- beat sweeps ----------------------------------------------------------
     sweep_interval_seconds: float = 60.0
+    # A pending job untouched this long (no publish, release or recovery) while the queue
+    # shows no message has lost its message: above RETRY_BACKOFF_MAX_SECONDS, so a job
+    # waiting for its retry is never published a second time.
     stale_pending_after_seconds: int = 300
-    max_enqueue_attempts: int = 5
     max_processing_attempts: int = 3
     sweep_batch_size: int = 100
 
@@ -147,9 +180,29 @@ class Settings(BaseSettings):
             hard=self.task_time_limit,
             visibility=self.sqs_visibility_timeout,
         )
+        problems += self._retry_problems()
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def _retry_problems(self) -> list[str]:
+        problems = []
+        if self.retry_backoff_max_seconds + self.task_time_limit > self.sqs_visibility_timeout:
+            problems.append(
+                "RETRY_BACKOFF_MAX_SECONDS + TASK_TIME_LIMIT must not exceed the visibility "
+                "timeout: a retry waits as a message a worker holds, then runs"
+            )
+        if self.stale_pending_after_seconds < 2 * self.retry_backoff_max_seconds:
+            problems.append(
+                "STALE_PENDING_AFTER_SECONDS must be at least twice RETRY_BACKOFF_MAX_SECONDS: "
+                "a job waiting for its retry is not a job that lost its message"
+            )
+        return problems
+
+    def aws_endpoint_for(self, service: str) -> str | None:
+        """The endpoint of one AWS service: its own variable, else AWS_ENDPOINT_URL, else AWS."""
+        own = {"s3": self.aws_endpoint_url_s3, "sqs": self.aws_endpoint_url_sqs}.get(service)
+        return own or self.aws_endpoint_url
 
     @property
     def dead_letter_queue_name(self) -> str:

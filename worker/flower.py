@@ -29,7 +29,8 @@ from prometheus_client.core import REGISTRY
 
 from app.logging_setup import configure_logging
 from app.settings import Settings, get_settings
-from worker.monitoring.bus import BUS_CONNECT_TIMEOUT_SECONDS, BUS_TRANSPORT_OPTIONS, bus_url
+from app.timeouts import events_bus_options
+from worker.monitoring.bus import bus_url
 from worker.monitoring.cascade_metrics import CascadeMetrics
 from worker.monitoring.flower_web import AuthenticatedFlower, parse_basic_auth
 from worker.monitoring.queue_depths import QueueDepthMonitor
@@ -38,8 +39,7 @@ log = logging.getLogger(__name__)
 
 # Flower's receiver and inspector retry a few times on their own threads; its
 # event loop then backs off and reconnects when the bus is back.
-FLOWER_BUS_TRANSPORT_OPTIONS: dict[str, Any] = {
-    **BUS_TRANSPORT_OPTIONS,
+FLOWER_BUS_RETRIES: dict[str, Any] = {
     "max_retries": 3,
     "interval_start": 0,
     "interval_step": 0.5,
@@ -61,8 +61,8 @@ def monitoring_app(settings: Settings) -> Celery:
     app = Celery("image-processor-flower", set_as_current=False)
     app.conf.update(
         broker_url=url,
-        broker_transport_options=dict(FLOWER_BUS_TRANSPORT_OPTIONS),
-        broker_connection_timeout=BUS_CONNECT_TIMEOUT_SECONDS,
+        broker_transport_options={**events_bus_options(settings), **FLOWER_BUS_RETRIES},
+        broker_connection_timeout=settings.events_bus_connect_timeout_seconds,
         broker_connection_retry_on_startup=True,
         accept_content=["json"],
         task_serializer="json",

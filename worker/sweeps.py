@@ -1,11 +1,17 @@
 """The beat sweep: jobs that never reached the queue, lost their message, or lost their worker.
 
-Each part claims a bounded batch under `FOR UPDATE SKIP LOCKED` and moves every
-row out of the state that selected it in the same transaction, so two beats
-running at once never handle one job twice. Every job gets a bounded number of
-attempts, after which it fails with a reason. This module chooses the jobs; how their
-state changes is app/job_lifecycle.py's (allow_republish, recover_job) and app/enqueue.py's
-(publish_job).
+One pass, in three steps, so that no row lock and no transaction is held while the broker is
+called (a hung SQS would otherwise hold them for as long as it hangs):
+
+1. in one short transaction, claim a bounded batch of each kind under `FOR UPDATE SKIP LOCKED`,
+   fail those past their budget, and move the rest out of the state that selected them
+   (`reserve_for_publish`), so a second beat running at once never picks one of them;
+2. publish them, with no transaction open, stopping at the first the broker refuses;
+3. in a second transaction, record what happened: queued, or queue_failed for the next sweep.
+
+If beat dies between 1 and 3 its reserved jobs are pending and untouched, and a later sweep
+finds them stale. This module chooses the jobs; how their state changes is app/job_lifecycle.py's
+and how they are published app/enqueue.py's.
 """
 
 from __future__ import annotations
@@ -14,12 +20,17 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from app.db import session_scope
-from app.enqueue import publish_job
-from app.job_lifecycle import allow_republish, recover_job
+from app.enqueue import JobMessage, publish_messages
+from app.job_lifecycle import (
+    allow_republish,
+    record_publish_outcomes,
+    recover_job,
+    reserve_for_publish,
+)
 from app.models import ImageProcessingJob, JobStatus, utc_now
 from app.settings import Settings
 
@@ -47,20 +58,53 @@ def sweep_jobs(*, settings: Settings, queue_is_empty: bool | None) -> SweepRepor
     while a backlog is draining, a long-pending job's message is most likely still queued.
     """
     report = SweepReport()
-    now = utc_now()
     with session_scope() as session:
-        _republish(session, _batch(settings, JobStatus.queue_failed), settings, report)
-    if queue_is_empty:
-        stale = now - timedelta(seconds=settings.stale_pending_after_seconds)
+        due = _reserve(session, settings, queue_is_empty=bool(queue_is_empty), report=report)
+    outcome = publish_messages(due)
+    report.publish_errors = len(outcome.refused)
+    report.republished = [
+        str(job_id) for job_id in outcome.published if str(job_id) not in report.recovered
+    ]
+    if due:
         with session_scope() as session:
-            query = _batch(settings, JobStatus.pending).where(
-                func.coalesce(ImageProcessingJob.queued_at, ImageProcessingJob.created_at) < stale
+            record_publish_outcomes(
+                session=session,
+                published=outcome.published,
+                refused=outcome.refused,
+                untried=outcome.untried,
             )
-            _republish(session, query, settings, report)
-    with session_scope() as session:
-        _recover_dead_workers(session, settings, now, report)
     log.info("sweep done", extra=report.as_dict())
     return report
+
+
+def _reserve(
+    session: Session, settings: Settings, *, queue_is_empty: bool, report: SweepReport
+) -> list[JobMessage]:
+    """Step 1: the batch to publish, each job moved out of the state that selected it."""
+    now = utc_now()
+    budget = timedelta(seconds=settings.retry_budget_seconds)
+    due: list[JobMessage] = []
+    for job in session.scalars(_batch(settings, JobStatus.queue_failed)):
+        if allow_republish(job=job, budget=budget):
+            due.append(_reserved(job))
+        else:
+            _report_failed(job, report)
+    if queue_is_empty:
+        stale = now - timedelta(seconds=settings.stale_pending_after_seconds)
+        query = _batch(settings, JobStatus.pending).where(ImageProcessingJob.updated_at < stale)
+        due += [_reserved(job) for job in session.scalars(query)]
+    for job in session.scalars(_dead_workers(settings, now)):
+        if recover_job(job=job, max_attempts=settings.max_processing_attempts):
+            report.recovered.append(str(job.id))
+            due.append(_reserved(job))
+        else:
+            _report_failed(job, report)
+    return due
+
+
+def _reserved(job: ImageProcessingJob) -> JobMessage:
+    reserve_for_publish(job=job)
+    return JobMessage(job_id=job.id, book_id=job.book_id, image_id=job.source_image_id)
 
 
 def _batch(settings: Settings, status: JobStatus) -> Select[ImageProcessingJob]:
@@ -68,35 +112,16 @@ def _batch(settings: Settings, status: JobStatus) -> Select[ImageProcessingJob]:
         select(ImageProcessingJob)
         .where(ImageProcessingJob.status == status)
         .order_by(ImageProcessingJob.updated_at)
-        # ~5 ms a job to publish to SQS: 100 keeps one sweep well under a second
-        # and the row locks short.
+        # ~5 ms a job to publish to SQS: 100 keeps one sweep well under a second.
         .limit(settings.sweep_batch_size)
         .with_for_update(skip_locked=True)
     )
 
 
-def _republish(
-    session: Session,
-    query: Select[ImageProcessingJob],
-    settings: Settings,
-    report: SweepReport,
-) -> None:
-    for job in session.scalars(query):
-        if not allow_republish(job=job, max_attempts=settings.max_enqueue_attempts):
-            _report_failed(job, report)
-            continue
-        if not publish_job(job):
-            report.publish_errors += 1
-            break  # the broker is down: the rest wait for the next sweep
-        report.republished.append(str(job.id))
-
-
-def _recover_dead_workers(
-    session: Session, settings: Settings, now: datetime, report: SweepReport
-) -> None:
+def _dead_workers(settings: Settings, now: datetime) -> Select[ImageProcessingJob]:
     """`processing` past the hard time limit plus the visibility timeout: its worker died."""
     cutoff = now - timedelta(seconds=settings.task_time_limit + settings.sqs_visibility_timeout)
-    query = (
+    return (
         select(ImageProcessingJob)
         .where(
             ImageProcessingJob.status == JobStatus.processing,
@@ -106,14 +131,6 @@ def _recover_dead_workers(
         .limit(settings.sweep_batch_size)
         .with_for_update(skip_locked=True)
     )
-    for job in session.scalars(query):
-        if not recover_job(job=job, max_attempts=settings.max_processing_attempts):
-            _report_failed(job, report)
-            continue
-        report.recovered.append(str(job.id))
-        if not publish_job(job):
-            report.publish_errors += 1
-            break
 
 
 def _report_failed(job: ImageProcessingJob, report: SweepReport) -> None:

@@ -1,23 +1,29 @@
 """Celery tasks: thin wrappers that take ids, call plain functions and map exceptions to Celery.
 
-A transient error retries with backoff (JobTask), a job held by another worker is looked at
-again later, a timeout or an unclassified error fails the job. What a job goes through is in
-worker/job_runner.py; how its state changes, in app/job_lifecycle.py.
+A transient error (S3 or the database unreachable) retries with jittered exponential backoff for
+RETRY_BUDGET_SECONDS from the job's first such failure, then fails the job with its reason; a job
+held by another worker is looked at again later; a timeout or an unclassified error fails the
+job; a message whose arguments name no job is rejected, so the queue's redrive policy takes it
+to the dead-letter queue. What a job goes through is in worker/job_runner.py; how its state
+changes, in app/job_lifecycle.py.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
+import random
 import socket
+import time
 import uuid
-from typing import Any
+from typing import Any, NoReturn
 
 from celery import Task
-from celery.exceptions import SoftTimeLimitExceeded
+from celery.exceptions import Reject, SoftTimeLimitExceeded
 
 from app.failure_reasons import FailureReason
 from app.health import queue_depths
-from app.settings import get_settings
+from app.settings import Settings, get_settings
 from app.storage import get_storage
 from worker import __version__
 from worker.celery_app import app
@@ -35,48 +41,116 @@ log = logging.getLogger(__name__)
 
 
 class JobTask(Task):
-    """Retries transient failures with exponential backoff and full jitter, then fails the job."""
+    """process_image's base: arguments checked before the body runs, retries budgeted by time.
 
-    autoretry_for = (TransientJobError,)
-    max_retries = 5
-    retry_backoff = 2  # 2, 4, 8, 16, 32 s before jitter
-    retry_backoff_max = 120
-    retry_jitter = True
+    `max_retries` is None, so Celery never ends a retry chain: the time budget does. No
+    `max_retries` is ever passed to `retry()`: Celery 5.7 keeps it on this task object, which a
+    pool process shares between jobs, and the next job's retries inherit it (docs/operations.md,
+    "Upstream reports").
+    """
 
-    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
-        if isinstance(exc, TransientJobError):  # its retries ran out
-            fail_best_effort(_context(*args), exc.reason, detail=exc.detail)
+    max_retries = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            inspect.signature(self.run).bind(*args, **kwargs)
+        except TypeError as error:
+            _reject_malformed(args, kwargs, error)
+        return super().__call__(*args, **kwargs)
 
 
 @app.task(bind=True, base=JobTask, name="worker.tasks.process_image")
-def process_image(self: JobTask, job_id: str, book_id: int, image_id: int) -> dict[str, Any]:
+def process_image(
+    self: JobTask,
+    job_id: str,
+    book_id: int,
+    image_id: int,
+    retrying_since: float | None = None,
+) -> dict[str, Any]:
+    """`retrying_since`: when the job's first transient failure happened (epoch seconds); the
+    retries carry it, so the budget spans the whole chain."""
     try:
         context = _context(job_id, book_id, image_id)
-    except (TypeError, ValueError):
-        # Nothing to record against; acknowledged so it does not circle forever.
-        log.error(
-            "rejecting process_image with malformed arguments %r", (job_id, book_id, image_id)
-        )
-        return {"status": "rejected", "reason": "malformed_arguments"}
+    except (TypeError, ValueError) as error:
+        _reject_malformed((job_id, book_id, image_id), {}, error)
+    settings = get_settings()
     try:
         return run_job(
-            context,
-            settings=get_settings(),
-            storage=get_storage(),
-            models=runtime.get_models(),
+            context, settings=settings, storage=get_storage(), models=runtime.get_models()
         )
     except JobBusyError as busy:
         # Not a failure: look again once the holder's claim could be stale.
-        raise self.retry(countdown=busy.retry_in, max_retries=self.request.retries + 1) from None
+        raise self.retry(
+            args=[job_id, book_id, image_id],
+            kwargs={"retrying_since": retrying_since},
+            countdown=busy.retry_in,
+        ) from None
+    except TransientJobError as error:
+        return _retry_within_budget(self, context, error, since=retrying_since, settings=settings)
     except SoftTimeLimitExceeded:
         fail_best_effort(context, FailureReason.timeout)
-        raise
-    except TransientJobError:
         raise
     except Exception:
         log.exception("job failed unexpectedly", extra=context.log_fields())
         fail_best_effort(context, FailureReason.unexpected_error)
         raise
+
+
+def retry_backoff(retries: int, settings: Settings) -> float:
+    """Seconds before retry number `retries` + 1: doubling from the first to the maximum, with
+    "equal jitter" (half fixed, half random), so a fleet does not retry an outage in step."""
+    ceiling = min(
+        settings.retry_backoff_max_seconds, settings.retry_backoff_first_seconds * 2**retries
+    )
+    return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - jitter, not secrets
+
+
+def _retry_within_budget(
+    task: JobTask,
+    context: JobContext,
+    error: TransientJobError,
+    *,
+    since: float | None,
+    settings: Settings,
+) -> dict[str, Any]:
+    """Retry the job later while its budget lasts (the job was handed back to pending); past
+    it, fail the job with the error's reason."""
+    now = time.time()
+    since = now if since is None else since
+    spent = now - since
+    if spent >= settings.retry_budget_seconds:
+        detail = f"{error.detail}; retried for {spent:.0f} s"
+        fail_best_effort(context, error.reason, detail=detail)
+        return context.outcome("failed", reason=error.reason.value)
+    countdown = retry_backoff(task.request.retries, settings)
+    log.warning(
+        "job will retry in %.1f s: %s (retrying for %.0f of %d s)",
+        countdown,
+        error.detail,
+        spent,
+        settings.retry_budget_seconds,
+        extra=context.log_fields(retries=task.request.retries),
+    )
+    # If even this publish fails (SQS down too), Celery rejects the message: SQS hands it out
+    # again after its visibility timeout, and the released job is claimed afresh.
+    raise task.retry(
+        args=[str(context.job_id), context.book_id, context.image_id],
+        kwargs={"retrying_since": since},
+        countdown=countdown,
+    )
+
+
+def _reject_malformed(args: Any, kwargs: Any, error: BaseException) -> NoReturn:
+    """No job to record against: rejected, so the queue's redrive policy moves the message to
+    the dead-letter queue after maxReceiveCount deliveries, where an operator can read it."""
+    log.error(
+        "rejecting process_image with malformed arguments %r %r (%s): it goes to the "
+        "dead-letter queue",
+        args,
+        kwargs,
+        error,
+    )
+    raise Reject(f"malformed arguments: {error}", requeue=False)
 
 
 @app.task(name="worker.tasks.sweep_jobs", ignore_result=True)

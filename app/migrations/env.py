@@ -9,7 +9,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from app.db import get_engine
+from app.db import get_engine, without_timeouts
 from app.models import Base
 
 config = context.config
@@ -33,7 +33,8 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    with get_engine().connect() as connection:
+    # A migration may rewrite a table for minutes: no statement timeout, no answer limit.
+    with get_engine().connect() as connection, without_timeouts(connection):
         _run(connection)
 
 

@@ -8,9 +8,9 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import func, select
 
-from app import job_lifecycle
 from app.db import session_scope
 from app.enqueue import publish_job, queue_image_processing
+from app.job_lifecycle import queueing
 from app.models import Book, BookImage, ImageProcessingJob, JobStatus
 from app.settings import Settings
 from tests import servers
@@ -78,14 +78,14 @@ def test_losing_the_insert_race_returns_the_winner(
     book_id, image_id = _image()
     with session_scope() as session:
         winner = queue_image_processing(session=session, book_id=book_id, image_id=image_id)
-    real_active_job = job_lifecycle.active_job
+    real_active_job = queueing.active_job
     calls = []
 
     def _stale_first_look(**kwargs: object) -> ImageProcessingJob | None:
         calls.append(kwargs)
         return None if len(calls) == 1 else real_active_job(**kwargs)
 
-    monkeypatch.setattr(job_lifecycle, "active_job", _stale_first_look)
+    monkeypatch.setattr(queueing, "active_job", _stale_first_look)
     with session_scope() as session:
         session.add(Book(title="added by the caller in the same transaction"))
         loser = queue_image_processing(session=session, book_id=book_id, image_id=image_id)

@@ -11,20 +11,9 @@ from kombu.exceptions import OperationalError
 from kombu.pidbox import Mailbox
 
 from app.settings import Settings, get_settings
+from app.timeouts import events_bus_options
 
 log = logging.getLogger(__name__)
-
-# Every use of the bus is bounded, because the worker's event loop, the one that
-# consumes SQS, is the thread that publishes events and answers control commands.
-BUS_TRANSPORT_OPTIONS: dict[str, Any] = {
-    # One connection attempt per use: the worker's link retries on its own
-    # schedule (link.py) and a CLI call should fail fast, not retry forever.
-    "max_retries": 0,
-    "socket_connect_timeout": 2,
-    # Above the redis transport's 1 s BRPOP, so reply queues can block that long.
-    "socket_timeout": 5,
-}
-BUS_CONNECT_TIMEOUT_SECONDS = 2
 
 CONSUMER_CLASS = "worker.monitoring.steps:BusConsumer"
 
@@ -37,11 +26,16 @@ def bus_url(settings: Settings) -> str | None:
 
 
 def bus_connection(url: str) -> Connection:
-    """A lazy connection to the bus; nothing of the SQS broker's options leaks into it."""
+    """A lazy connection to the bus; nothing of the SQS broker's options leaks into it.
+
+    Every use of it is bounded (app/timeouts.py), because the worker's event loop, the one that
+    consumes SQS, is the thread that publishes events and answers control commands.
+    """
+    settings = get_settings()
     return Connection(
         url,
-        connect_timeout=BUS_CONNECT_TIMEOUT_SECONDS,
-        transport_options=dict(BUS_TRANSPORT_OPTIONS),
+        connect_timeout=settings.events_bus_connect_timeout_seconds,
+        transport_options=events_bus_options(settings),
     )
 
 

@@ -180,11 +180,22 @@ def wait_for_status(
 
 
 def add_job(
-    *, status: JobStatus, age_s: float = 0.0, attempt_count: int = 0, enqueue_attempts: int = 1
+    *,
+    status: JobStatus,
+    age_s: float = 0.0,
+    attempt_count: int = 0,
+    enqueue_attempts: int = 1,
+    publish_failing_for_s: float | None = None,
 ) -> str:
-    """A book, its primary image and a job in `status`, created, queued and claimed `age_s` ago."""
+    """A book, its primary image and a job in `status`, created, queued and claimed `age_s` ago
+    (and refused by the broker for `publish_failing_for_s`, a queue_failed job)."""
     book_id, image_id = add_book_with_image(s3_key_name="photo.jpg")
     moment = utc_now() - timedelta(seconds=age_s)
+    failing_since = (
+        None
+        if publish_failing_for_s is None
+        else utc_now() - timedelta(seconds=publish_failing_for_s)
+    )
     with session_scope() as session:
         row = ImageProcessingJob(
             book_id=book_id,
@@ -194,6 +205,7 @@ def add_job(
             enqueue_attempts=enqueue_attempts,
             created_at=moment,
             queued_at=moment if enqueue_attempts else None,
+            publish_failing_since=failing_since,
             started_at=moment if status is JobStatus.processing else None,
             updated_at=moment,
         )

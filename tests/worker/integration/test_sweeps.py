@@ -83,9 +83,11 @@ def test_sweep_republishes_what_never_reached_the_queue_or_lost_its_worker(
         ]
 
 
-def test_sweep_fails_jobs_past_their_attempt_budgets(
+def test_sweep_fails_jobs_past_their_budgets(
     app_settings: Callable[..., Settings], infrastructure: Infrastructure
 ) -> None:
+    """Worker deaths are counted (MAX_PROCESSING_ATTEMPTS); a broker's refusals are timed
+    (RETRY_BUDGET_SECONDS from the first refusal), however many sweeps tried meanwhile."""
     settings = app_settings()
     dead_after = settings.task_time_limit + settings.sqs_visibility_timeout
     exhausted_worker = records.add_job(
@@ -94,10 +96,17 @@ def test_sweep_fails_jobs_past_their_attempt_budgets(
         age_s=dead_after + 60,
     )
     exhausted_enqueue = records.add_job(
-        status=JobStatus.queue_failed, enqueue_attempts=settings.max_enqueue_attempts
+        status=JobStatus.queue_failed,
+        enqueue_attempts=2,
+        publish_failing_for_s=settings.retry_budget_seconds + 60,
     )
     orphan = records.add_job(status=JobStatus.processing, attempt_count=1, age_s=dead_after + 60)
-    unpublished = records.add_job(status=JobStatus.queue_failed, enqueue_attempts=1)
+    # Refused by 50 sweeps in a row, but for less than the budget: published again.
+    unpublished = records.add_job(
+        status=JobStatus.queue_failed,
+        enqueue_attempts=50,
+        publish_failing_for_s=settings.retry_budget_seconds - 60,
+    )
     # Claimed by a worker that may still be running it: left alone.
     running = records.add_job(status=JobStatus.processing, attempt_count=1, age_s=dead_after - 60)
 

@@ -1,7 +1,8 @@
 """process_image run in-process (Celery's eager `apply`) against Postgres and S3 on moto_server.
 
 The null mask model stands in for u2net: these tests are about the task's
-plumbing (claim, fetch, record, retry), not about masks.
+plumbing (claim, fetch, record), not about masks. Retries meet real faults, in real worker
+processes, in tests/faults/.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ import pytest
 
 from app.models import JobStatus
 from app.settings import Settings
-from app.storage import TransientStorageError
-from app.storage.s3 import S3Storage
 from tests.app_stack import Infrastructure
 from tests.corpus import bad_inputs
 from tests.worker.integration import records
@@ -21,7 +20,6 @@ from worker import tasks
 from worker.models import runtime
 from worker.models.null_model import BackdropDistanceMaskModel
 from worker.pipeline import PipelineConfig, process_image_bytes
-from worker.tasks import JobTask
 
 PHOTO = next(case for case in bad_inputs() if case.name == "plain_jpeg").data
 
@@ -135,27 +133,4 @@ def test_permanent_problems_fail_the_job_once_with_a_reason(
         1,
     )
     assert failed.result_image_id is None
-    assert len(records.images(row.book_id)) == 1
-
-
-def test_transient_storage_errors_retry_then_fail_the_job(
-    settings: Settings, infrastructure: Infrastructure, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    row = _pending_job(infrastructure, PHOTO)
-    seen: list[JobStatus] = []
-
-    def _throttled(self: S3Storage, key: str) -> bytes:
-        seen.append(records.job(row.id).status)  # what the job was while the task held it
-        raise TransientStorageError(f"S3 SlowDown (503) on {key!r}")
-
-    monkeypatch.setattr(S3Storage, "get", _throttled)
-    result = tasks.process_image.apply(args=[str(row.id), row.book_id, row.source_image_id])
-
-    assert result.failed()
-    assert seen == [JobStatus.processing] * (JobTask.max_retries + 1)
-    failed = records.job(row.id)
-    assert (failed.status, failed.failure_reason) == (
-        JobStatus.failed,
-        "storage_unavailable_retries_exhausted",
-    )
     assert len(records.images(row.book_id)) == 1
