@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from celery.app.events import Events
@@ -26,12 +27,24 @@ class BusEventDispatcher(EventDispatcher):
 
     max_held_events = 10_000
     connection: Connection | None
+    # Told when a publish failed: the bus may have gone silent, which nothing else notices
+    # (an unanswered connection raises no error until something waits for an answer).
+    on_publish_failed: Callable[[BaseException], None] | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.offline = False
         self.held = 0
         self.dropped = 0
         super().__init__(*args, **kwargs)
+
+    def _publish(self, event: Any, producer: Any, routing_key: str, **kwargs: Any) -> Any:
+        """Celery's, which keeps an event it could not publish in its outbound buffer and says
+        nothing; here the failure is also reported, so the link can reconnect."""
+        buffered = len(self._outbound_buffer)
+        result = super()._publish(event, producer, routing_key, **kwargs)
+        if len(self._outbound_buffer) > buffered and self.on_publish_failed is not None:
+            self.on_publish_failed(ConnectionError(f"could not publish {routing_key} events"))
+        return result
 
     def send(self, type: str, *args: Any, **fields: Any) -> Any:
         if self.offline:

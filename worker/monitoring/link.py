@@ -46,6 +46,7 @@ class BusLink:
         self._retry_delay = RETRY_FIRST_SECONDS
         self._next_attempt = 0.0
         self._failures = 0
+        self._reported: BaseException | None = None
 
     @property
     def up(self) -> bool:
@@ -74,10 +75,20 @@ class BusLink:
         if connection is not None:
             ignore_errors(connection, connection.release)
 
+    def report_failure(self, error: BaseException) -> None:
+        """Something riding the bus failed on it (an event publish timed out, say): the link is
+        dropped and re-made on the next tick, not from inside the caller."""
+        if self.connection is not None:
+            self._reported = error
+
     def _tick(self) -> None:
         if self.connection is None:
             if time.monotonic() >= self._next_attempt:
                 self._attempt()
+            return
+        if self._reported is not None:
+            error, self._reported = self._reported, None
+            self._lost(error)
             return
         connection = self.connection
         try:
@@ -100,6 +111,7 @@ class BusLink:
             self._schedule_retry(error)
             return
         self.connection = connection
+        self._reported = None  # failures reported of the connection this one replaces
         if self._failures:
             log.info(
                 "worker %s: events bus %s is back after %d failed attempts; "

@@ -44,6 +44,8 @@ class EventsBus(bootsteps.StartStopStep):
     def start(self, c: Any) -> None:
         link: BusLink = c.events_bus
         link.subscribe(self)
+        if isinstance(c.event_dispatcher, BusEventDispatcher):
+            c.event_dispatcher.on_publish_failed = link.report_failure
         if link.connection is not None:
             # A restart after SQS came back: Events made a new dispatcher.
             try:

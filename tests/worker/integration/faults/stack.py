@@ -173,22 +173,19 @@ class FaultStack:
             interval=0.5,
         )
 
-    def record_figure(
-        self, test: str, *, fault: str, healed_at: float, rows: dict[str, Any]
-    ) -> None:
-        """The measured recovery: from the fault's end to the last job's completion."""
-        last = max(row.completed_at.timestamp() for row in rows.values())
+    @staticmethod
+    def recovery_s(rows: dict[str, records.JobRow], healed_at: float) -> float:
+        """From the fault's end to the last job's completion (0 when all finished during it)."""
+        last = max(row.completed_at.timestamp() for row in rows.values() if row.completed_at)
+        return round(max(0.0, last - healed_at), 1)
+
+    @staticmethod
+    def record_figure(test: str, *, fault: str, recovered_s: float, jobs: int) -> None:
+        """One measured row of the fault matrix (docs/operations.md)."""
         FIGURES_FILE.parent.mkdir(exist_ok=True)
         with FIGURES_FILE.open("a") as figures:
             figures.write(
-                json.dumps(
-                    {
-                        "test": test,
-                        "fault": fault,
-                        "jobs": len(rows),
-                        "recovered_s": round(max(0.0, last - healed_at), 1),
-                    }
-                )
+                json.dumps({"test": test, "fault": fault, "jobs": jobs, "recovered_s": recovered_s})
                 + "\n"
             )
 

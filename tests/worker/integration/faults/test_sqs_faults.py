@@ -103,4 +103,9 @@ def test_an_sqs_fault_costs_only_latency(stack: FaultStack, kind: str) -> None:
     # The mid-job acknowledgement may have failed: the message came back, found the job
     # finished, and was acknowledged then. Nothing is left on the queue.
     stack.queue_drained(timeout=2 * float(stack.env["SQS_VISIBILITY_TIMEOUT"]))
-    stack.record_figure(f"sqs {kind}", fault=str(fault), healed_at=healed_at, rows=rows)
+    stack.record_figure(
+        f"sqs {kind}",
+        fault=str(fault),
+        recovered_s=stack.recovery_s(rows, healed_at),
+        jobs=len(rows),
+    )
