@@ -17,6 +17,7 @@ and how they are published app/enqueue.py's.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -53,13 +54,22 @@ class SweepReport:
         }
 
 
-def sweep_jobs(*, settings: Settings, queue_is_empty: bool | None) -> SweepReport:
+def sweep_jobs(
+    *, settings: Settings, queue_is_empty: bool | None, recover_dead_workers: bool = True
+) -> SweepReport:
     """One pass. `queue_is_empty` (SQS shows no visible message) gates the stale-pending part:
     while a backlog is draining, a long-pending job's message is most likely still queued.
+    `recover_dead_workers` gates the recovery of jobs whose worker died (see DatabaseWatch).
     """
     report = SweepReport()
     with session_scope() as session:
-        due = _reserve(session, settings, queue_is_empty=bool(queue_is_empty), report=report)
+        due = _reserve(
+            session,
+            settings,
+            queue_is_empty=bool(queue_is_empty),
+            recover_dead_workers=recover_dead_workers,
+            report=report,
+        )
     outcome = publish_messages(due)
     report.publish_errors = len(outcome.refused)
     report.republished = [
@@ -78,7 +88,12 @@ def sweep_jobs(*, settings: Settings, queue_is_empty: bool | None) -> SweepRepor
 
 
 def _reserve(
-    session: Session, settings: Settings, *, queue_is_empty: bool, report: SweepReport
+    session: Session,
+    settings: Settings,
+    *,
+    queue_is_empty: bool,
+    recover_dead_workers: bool,
+    report: SweepReport,
 ) -> list[JobMessage]:
     """Step 1: the batch to publish, each job moved out of the state that selected it."""
     now = utc_now()
@@ -93,6 +108,8 @@ def _reserve(
         stale = now - timedelta(seconds=settings.stale_pending_after_seconds)
         query = _batch(settings, JobStatus.pending).where(ImageProcessingJob.updated_at < stale)
         due += [_reserved(job) for job in session.scalars(query)]
+    if not recover_dead_workers:
+        return due
     for job in session.scalars(_dead_workers(settings, now)):
         if recover_job(job=job, max_attempts=settings.max_processing_attempts):
             report.recovered.append(str(job.id))
@@ -100,6 +117,29 @@ def _reserve(
         else:
             _report_failed(job, report)
     return due
+
+
+class DatabaseWatch:
+    """When may a sweep judge a `processing` job's worker dead? Not right after the database
+    was out of its reach: a job whose result transaction failed in the outage could not be
+    handed back either, so it looks abandoned, while its own retry is about to claim it again
+    (within RETRY_BACKOFF_MAX_SECONDS of the database's return). A sweep recovers dead workers
+    only once the database has answered its sweeps for twice that; a fresh beat waits as long.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.grace_s = 2 * settings.retry_backoff_max_seconds
+        self._answering_since: float | None = None
+
+    def may_recover(self) -> bool:
+        now = time.monotonic()
+        if self._answering_since is None:
+            self._answering_since = now
+        return now - self._answering_since >= self.grace_s
+
+    def failed(self) -> None:
+        """A sweep met a database error: the grace starts again at the next sweep."""
+        self._answering_since = None
 
 
 def _reserved(job: ImageProcessingJob) -> JobMessage:

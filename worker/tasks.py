@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 
 from celery import Task
 from celery.exceptions import Reject, SoftTimeLimitExceeded
+from sqlalchemy.exc import DBAPIError
 
 from app.failure_reasons import FailureReason
 from app.health import queue_depths
@@ -35,6 +36,7 @@ from worker.job_runner import (
     run_job,
 )
 from worker.models import runtime
+from worker.sweeps import DatabaseWatch
 from worker.sweeps import sweep_jobs as sweep
 
 log = logging.getLogger(__name__)
@@ -153,15 +155,30 @@ def _reject_malformed(args: Any, kwargs: Any, error: BaseException) -> NoReturn:
     raise Reject(f"malformed arguments: {error}", requeue=False)
 
 
+# Beat's own, in beat's process (worker/beat_scheduler.py runs the sweeps there).
+_database_watch: DatabaseWatch | None = None
+
+
 @app.task(name="worker.tasks.sweep_jobs", ignore_result=True)
 def sweep_jobs() -> dict[str, object]:
+    global _database_watch
     settings = get_settings()
+    watch = _database_watch = _database_watch or DatabaseWatch(settings)
     try:
         queue_is_empty: bool | None = queue_depths(settings)["queue"]["messages"] == 0
     except Exception:  # the sweep still does what needs no queue reading
         log.warning("sweep could not read the queue depth", exc_info=True)
         queue_is_empty = None
-    return sweep(settings=settings, queue_is_empty=queue_is_empty).as_dict()
+    try:
+        report = sweep(
+            settings=settings,
+            queue_is_empty=queue_is_empty,
+            recover_dead_workers=watch.may_recover(),
+        )
+    except DBAPIError:
+        watch.failed()
+        raise
+    return report.as_dict()
 
 
 @app.task(name="worker.tasks.smoke_test")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from tests.app_stack import Infrastructure
 from tests.corpus import book_photo
 from tests.worker.integration import records
 from tests.worker.integration.workers import RunningWorker
-from worker.sweeps import SweepReport, sweep_jobs
+from worker.sweeps import DatabaseWatch, SweepReport, sweep_jobs
 
 
 def _jpeg() -> bytes:
@@ -59,9 +60,7 @@ def test_sweep_republishes_what_never_reached_the_queue_or_lost_its_worker(
     )
     worker = start_workers(settings)
 
-    from worker.tasks import sweep_jobs as sweep_task  # the beat's task, run in-process
-
-    report = sweep_task.apply().get()
+    report = sweep_jobs(settings=settings, queue_is_empty=True).as_dict()
     assert report == {"republished": 1, "recovered": 1, "failed": 0, "publish_errors": 0}
 
     rows = records.wait_for_jobs([unpublished["id"], orphan], worker=worker)
@@ -179,3 +178,16 @@ def test_two_sweeps_at_once_never_publish_one_job_twice(
     for job_id in job_ids:
         row = records.job(job_id)
         assert (row.status, row.enqueue_attempts) == (JobStatus.pending, 2)
+
+
+def test_dead_workers_are_judged_only_once_the_database_has_answered_for_a_while(
+    app_settings: Callable[..., Settings],
+) -> None:
+    """Right after an outage a job whose claim could not be handed back looks abandoned while
+    its own retry is about to claim it: beat waits twice the longest retry backoff first."""
+    watch = DatabaseWatch(app_settings(retry_backoff_max_seconds=0.5))
+    assert not watch.may_recover()  # a fresh beat waits too
+    time.sleep(1.1)
+    assert watch.may_recover()
+    watch.failed()
+    assert not watch.may_recover()
