@@ -16,7 +16,7 @@ FARGATE_STOP_TIMEOUT = 120
 # Seconds between the hard limit and the SIGKILL: the ack, the pool's exit, Celery's shutdown.
 SHUTDOWN_MARGIN = 10
 # The visibility timeout lies between these multiples of the hard limit. The floor leaves room
-# for a retried task's countdown (JobTask.retry_backoff_max, 120 s, held by a worker as an ETA
+# for a retried task's countdown (RETRY_BACKOFF_MAX_SECONDS, 120 s, held by a worker as an ETA
 # message) plus its run; the ceiling bounds how long a dead worker's message waits.
 MIN_VISIBILITY_MULTIPLE = 2
 MAX_VISIBILITY_MULTIPLE = 4

@@ -108,7 +108,7 @@ variable "image_processing_queue_name" {
 
 variable "sqs_visibility_timeout" {
   type        = number
-  description = "SQS visibility timeout in seconds (SQS_VISIBILITY_TIMEOUT), 2-4x task_time_limit. At least twice, so a message stays hidden while a worker holds it: a retry's countdown (Celery's retry_backoff_max, 120 s, held as an ETA message) plus a full run. At most four times, so the message of a worker that died comes back within minutes."
+  description = "SQS visibility timeout in seconds (SQS_VISIBILITY_TIMEOUT), 2-4x task_time_limit. At least twice, so a message stays hidden while a worker holds it: a retry's countdown (RETRY_BACKOFF_MAX_SECONDS, 120 s, held as an ETA message) plus a full run. At most four times, so the message of a worker that died comes back within minutes."
   default     = 300
 
   validation {

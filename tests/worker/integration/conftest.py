@@ -45,6 +45,8 @@ def short_limits_settings(
             task_soft_time_limit=soft,
             task_time_limit=hard,
             sqs_visibility_timeout=visibility,
+            # A retry waits at most what the shorter visibility timeout leaves after a run.
+            retry_backoff_max_seconds=visibility - hard,
         )
         infrastructure.sqs().set_queue_attributes(
             QueueUrl=infrastructure.queue_url, Attributes={"VisibilityTimeout": str(visibility)}
@@ -59,8 +61,10 @@ def start_workers(tmp_path: Path) -> Iterator[Callable[..., RunningWorker]]:
     """Start `celery worker` processes; every one is stopped by PID at teardown, pass or fail."""
     started: list[RunningWorker] = []
 
-    def _start(settings: Settings, *, ready: bool = True, **env: str) -> RunningWorker:
-        worker = start_worker(settings, logs=tmp_path, **env)
+    def _start(
+        settings: Settings, *, ready: bool = True, concurrency: int = 2, **env: str
+    ) -> RunningWorker:
+        worker = start_worker(settings, logs=tmp_path, concurrency=concurrency, **env)
         started.append(worker)
         return worker.wait_ready() if ready else worker
 

@@ -56,6 +56,7 @@ def test_undecodable_messages_end_in_the_dead_letter_queue_and_others_complete(
         task_soft_time_limit=VISIBILITY_TIMEOUT_S // 2 - 2,
         task_time_limit=VISIBILITY_TIMEOUT_S // 2,
         sqs_visibility_timeout=VISIBILITY_TIMEOUT_S,
+        retry_backoff_max_seconds=VISIBILITY_TIMEOUT_S // 2,
     )
     # The one local creator brings the test's queue in line with these short values.
     create_local_infrastructure(settings, max_receive_count=MAX_RECEIVE_COUNT)

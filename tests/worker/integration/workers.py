@@ -45,6 +45,10 @@ def worker_env(settings: Settings, *, heartbeat_file: Path, **overrides: str) ->
         "TASK_TIME_LIMIT": str(settings.task_time_limit),
         "SQS_VISIBILITY_TIMEOUT": str(settings.sqs_visibility_timeout),
         "MAX_PROCESSING_ATTEMPTS": str(settings.max_processing_attempts),
+        "RETRY_BACKOFF_FIRST_SECONDS": str(settings.retry_backoff_first_seconds),
+        "RETRY_BACKOFF_MAX_SECONDS": str(settings.retry_backoff_max_seconds),
+        "RETRY_BUDGET_SECONDS": str(settings.retry_budget_seconds),
+        "STALE_PENDING_AFTER_SECONDS": str(settings.stale_pending_after_seconds),
         "WORKER_HEARTBEAT_FILE": str(heartbeat_file),
         # No Flower bus: the worker runs as it does without monitoring.
         "EVENTS_BROKER_URL": "",
