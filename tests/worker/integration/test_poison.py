@@ -1,4 +1,5 @@
-"""A message no worker can read ends in the dead-letter queue; the queue keeps flowing."""
+"""A message no worker can use (unreadable, or naming no job) ends in the dead-letter queue; the
+queue keeps flowing."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from app.celery_client import send_process_image
+from app.celery_client import get_celery_client, send_process_image
+from app.celery_config import PROCESS_IMAGE_TASK
 from app.models import JobStatus
 from app.settings import Settings
 from devtools.local_aws import create_local_infrastructure
@@ -43,7 +45,14 @@ def _task_with_corrupt_body(infrastructure: Infrastructure) -> str:
     return base64.b64encode(json.dumps(envelope).encode()).decode()
 
 
-def test_undecodable_messages_end_in_the_dead_letter_queue_and_others_complete(
+def _task_with_args(infrastructure: Infrastructure, args: list[object]) -> str:
+    """A well-formed process_image message whose arguments name no job."""
+    get_celery_client().send_task(PROCESS_IMAGE_TASK, args=args, queue=infrastructure.queue_name)
+    [message] = infrastructure.receive_all()
+    return str(message["Body"])
+
+
+def test_messages_no_worker_can_use_end_in_the_dead_letter_queue_and_others_complete(
     app_settings: Callable[..., Settings],
     model_home: Path,
     infrastructure: Infrastructure,
@@ -61,7 +70,15 @@ def test_undecodable_messages_end_in_the_dead_letter_queue_and_others_complete(
     # The one local creator brings the test's queue in line with these short values.
     create_local_infrastructure(settings, max_receive_count=MAX_RECEIVE_COUNT)
     sqs = infrastructure.sqs()
-    poison = sorted([_plain_text(infrastructure), _task_with_corrupt_body(infrastructure)])
+    poison = sorted(
+        [
+            _plain_text(infrastructure),
+            _task_with_corrupt_body(infrastructure),
+            # Once acknowledged and gone with one log line; rejected now, so SQS dead-letters them.
+            _task_with_args(infrastructure, ["not-a-job-id", 1, 1]),
+            _task_with_args(infrastructure, [str(uuid.uuid4())]),  # two arguments missing
+        ]
+    )
     for body in poison:
         sqs.send_message(QueueUrl=infrastructure.queue_url, MessageBody=body)
     buffer = io.BytesIO()

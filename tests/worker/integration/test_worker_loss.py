@@ -126,3 +126,46 @@ def test_sigterm_mid_task_finishes_the_running_tasks_and_loses_none(
         timeout=30,
         what="every message to be acknowledged",
     )
+
+
+def test_a_job_that_kills_its_worker_every_time_fails_as_worker_lost(
+    short_limits_settings: Callable[..., Settings],
+    infrastructure: Infrastructure,
+    start_workers: Callable[..., RunningWorker],
+) -> None:
+    """Poison of this kind is judged by the job's claims, not by SQS's receive count: a killed
+    task's message is back in 10 s (kombu's requeue), finds the dead claim not yet stale (the
+    hard limit, longer), and looks again later as a new message, so no message's receive count
+    reaches the DLQ's maxReceiveCount. After MAX_PROCESSING_ATTEMPTS claims the job fails as
+    worker_lost, its message is acknowledged, and the DLQ stays empty."""
+    settings = short_limits_settings(soft=12, hard=15, visibility=45)
+    worker = start_workers(settings)
+    job_id = records.enqueue_direct(infrastructure, _jpeg())
+
+    for attempt in range(1, settings.max_processing_attempts + 1):
+        wait_until(
+            lambda attempt=attempt: (
+                (row := records.job(job_id)).status is JobStatus.processing
+                and row.attempt_count == attempt
+            ),
+            timeout=120,
+            what=f"claim {attempt} of the job",
+            processes=(worker.process,),
+            interval=0.1,
+        )
+        for child in worker.children():  # the one running the job among them
+            os.kill(child, signal.SIGKILL)
+
+    row = records.wait_for_jobs([job_id], worker=worker, timeout=120)[job_id]
+    assert (row.status, row.failure_reason, row.attempt_count) == (
+        JobStatus.failed,
+        "worker_lost",
+        settings.max_processing_attempts,
+    )
+    assert worker.alive()
+    wait_until(
+        lambda: records.queue_counts(infrastructure) == {"visible": 0, "in_flight": 0},
+        timeout=60,
+        what="the message to be acknowledged",
+    )
+    assert records.queue_counts(infrastructure, infrastructure.dlq_url)["visible"] == 0
