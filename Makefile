@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Re-install whenever the dependency declarations change.
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/null | cksum | cut -d' ' -f1)
 
-.PHONY: install models warmup system-deps services test test-containers test-fast lint demo up demo-files eval bench bench-e2e bench-api bench-image bench-layouts samples clean
+.PHONY: install models warmup system-deps services test test-containers test-fast lint demo up demo-files eval bench bench-e2e bench-soak bench-api bench-image bench-layouts samples clean
 
 install: $(STAMP)
 
@@ -75,6 +75,10 @@ eval: install models samples
 
 bench: install warmup samples
 	$(BIN)/python -m devtools.bench_pipeline --images out/samples
+
+# 1000 photos through one worker, its pool processes' memory sampled (docs/performance.md).
+bench-soak: install models
+	$(BIN)/python -m devtools.bench_soak --out out
 
 # Images per second of one worker task for each pool layout (processes x onnxruntime threads).
 bench-layouts: install warmup samples

@@ -116,6 +116,10 @@ class Settings(BaseSettings):
     # (docs/performance.md): two one-thread processes drain the most photos per second.
     worker_concurrency: int = Field(default=2, ge=1)
     ort_intra_op_threads: int = Field(default=0, ge=0)
+    # A pool process whose peak resident memory passed this is replaced after its task (0: never).
+    # From `make bench-soak` (docs/operations.md, "Memory"): a process holds ~1.15 GB once warm
+    # and peaks at ~1.8 GB on a 48 MP PNG; 2 GB leaves that alone and catches a leak.
+    worker_max_memory_per_child_mb: int = Field(default=2048, ge=0)
     # The commit the image was built from (the Dockerfile's BUILD_COMMIT); the deploy's smoke
     # test compares the answering worker's with the one it deployed.
     build_commit: str = "unknown"

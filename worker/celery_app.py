@@ -41,8 +41,11 @@ def worker_config(settings: Settings) -> dict[str, Any]:
         worker_send_task_events=False,
         task_send_sent_event=False,
         # A replaced child process starts clean; a long-lived one is recycled to
-        # bound memory growth from fragmented image buffers.
+        # bound memory growth from fragmented image buffers...
         worker_max_tasks_per_child=500,
+        # ...and one whose peak resident memory passed the limit, after its task (Celery counts
+        # kilobytes and compares the process's high-water mark, ru_maxrss).
+        worker_max_memory_per_child=settings.worker_max_memory_per_child_mb * 1024 or None,
         worker_hijack_root_logger=False,
         # When the broker connection is lost, cancel the running tasks instead of acking
         # them later on a new connection: with acks_late their messages go back to SQS.
