@@ -125,9 +125,11 @@ class Settings(BaseSettings):
     build_commit: str = "unknown"
     # Written by the consumer while it runs; `python -m worker.healthcheck` reads it.
     worker_heartbeat_file: Path = Path("/tmp/image-processor-worker.alive")  # noqa: S108
-    # A consumer whose SQS polling loop has not come round for this long stops writing it, and
-    # the check reports unhealthy 30 s later: within two minutes (worker/healthcheck.py).
-    worker_poll_stale_seconds: float = Field(default=60.0, gt=0)
+    # A consumer whose SQS polling loop has shown no sign of life (a receive begun or ended) for
+    # this long stops writing it, and the check reports unhealthy 30 s later: within two minutes
+    # (worker/healthcheck.py). Above the longest quiet a live loop has: a receive kombu gives up
+    # on after 20 s, or a 20 s backoff after failed ones (worker/sqs_transport.py).
+    worker_poll_stale_seconds: float = Field(default=60.0, gt=20)
 
     # --- timeouts: every network call is bounded (app/timeouts.py applies them) -------
     # Chosen from the service times measured and published (docs/operations.md, "Timeouts").

@@ -43,8 +43,8 @@ class ConsumingHeartbeat(bootsteps.StartStopStep):
     def __init__(self, parent: Any, **kwargs: Any) -> None:
         settings = get_settings()
         self.path = settings.worker_heartbeat_file
-        # The polling loop comes round at least every ~40 s: a receive kombu gives up on after
-        # 20 s, then at most 20 s of backoff (worker/sqs_transport.py).
+        # A live polling loop shows life (a receive begun or ended) at least every 20 s: kombu
+        # gives up on a receive after 20 s, and the backoff after failures is at most 20 s.
         self.poll_stale_after = settings.worker_poll_stale_seconds
         self.timer_entry: Any = None
         self._stalled_logged = False

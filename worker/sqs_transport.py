@@ -165,6 +165,7 @@ class Channel(SQS.Channel):
         )
 
     def _on_receive(self, queue_url: str, queue: str, done: Any, response: Any) -> None:
+        receive_watch.polled()  # a receive ended: the loop is alive, whatever SQS answered
         if isinstance(response, list):
             # kombu's async client answers a timed-out, refused or 5xx ReceiveMessage with [].
             self._receive_failed(queue, "no answer, a timeout or a 5xx (kombu reports [])")
@@ -175,6 +176,7 @@ class Channel(SQS.Channel):
 
     def _on_receive_error(self, queue_url: str, queue: str, done: Any, error: Any) -> None:
         # Any other status: kombu raises a bare Exception naming it (a 403 or 400, say).
+        receive_watch.polled()
         self._receive_failed(queue, _describe(error))
         done(0)
 

@@ -1,11 +1,13 @@
 """A worker container that cannot work fails every one of its health checks: with its
-models not loaded, and with its broker gone."""
+models not loaded, and with its polling stopped; one that polls through an SQS outage passes."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -16,10 +18,16 @@ from devtools.ecs_local import LocalAccount, run_task
 from tests import servers
 from tests.containers import healthchecks
 from tests.containers.conftest import EVENTS_BUS_URL
+from tests.servers import wait_until
+from tests.worker.flower.fleet import client_app
+from worker.healthcheck import STALE_AFTER_S
 from worker.models.provisioning import fetch_model
 from worker.models.registry import get_spec
 
 pytestmark = pytest.mark.container
+
+# WORKER_POLL_STALE_SECONDS, 60 in production: above the 20 s a live loop may be quiet.
+POLL_STALE_S = 25
 
 
 def _own_account(aws_endpoint: str) -> LocalAccount:
@@ -99,18 +107,47 @@ def test_a_worker_whose_models_did_not_load_is_unhealthy(
     assert f"model '{spec.name}' is corrupt" in result.output, result.output
 
 
-def test_a_worker_whose_broker_is_gone_is_unhealthy(
-    images: dict[str, str], containers: list[podman.Container], tmp_path: Path
+def test_a_worker_polling_through_an_sqs_outage_is_healthy_and_one_that_stops_is_not(
+    images: dict[str, str],
+    containers: list[podman.Container],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """The outage is not the worker's fault, and a new worker would meet it too: it polls on,
+    counts the failures and stays healthy. A consumer that stops polling is unhealthy within
+    two minutes though its process lives on."""
     with servers.moto_server(tmp_path / "moto.log") as endpoint:
         own = _own_account(endpoint)
         worker = run_task(
-            own, "worker", image=images["runtime"], name=f"image-processor-{own.tag}-worker"
+            own,
+            "worker",
+            image=images["runtime"],
+            name=f"image-processor-{own.tag}-worker",
+            env={"WORKER_POLL_STALE_SECONDS": str(POLL_STALE_S)},
         )
         containers.append(worker)
         worker.wait_for_log(" ready.", timeout=300)
         checks = _worker_checks(own, images["runtime"])
         assert healthchecks.wait_for_checks(checks, worker, passing=True, timeout=120) == {}
-    # moto_server, the worker's SQS, is stopped: the consumer loses its broker.
-    assert healthchecks.wait_for_checks(checks, worker, passing=False, timeout=90) == {}
+        # Remote control over the events bus, built while SQS answers (the app resolves its
+        # queue once).
+        for name, value in own.setup_environment().items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("EVENTS_BROKER_URL", EVENTS_BUS_URL)
+        control = client_app().control
+    # moto_server, the worker's SQS, is gone.
+    wait_until(
+        lambda: "failed SQS receive(s)" in checks[0].run(worker).output,
+        timeout=90,
+        what="the health check to report the failed receives",
+        interval=2,
+    )
+    time.sleep(POLL_STALE_S + STALE_AFTER_S)  # longer than a stopped loop would stay healthy
+    assert healthchecks.failures(checks, worker) == {}
+    assert worker.running()
+
+    (name,) = re.findall(r"(\S+@\S+) ready\.", worker.logs())
+    replies = control.cancel_consumer(own.queue_name, destination=[name], reply=True, timeout=5)
+    assert replies, "the worker did not answer cancel_consumer over the events bus"
+    assert healthchecks.wait_for_checks(checks, worker, passing=False, timeout=120) == {}
     assert worker.running()  # the process lives on; only the check can tell

@@ -145,11 +145,13 @@ class FaultProxy:
     def inject(self, fault: Fault) -> None:
         """From now on, until `heal`; open connections meet it at once where it says so."""
         with self._lock:
-            self.fault = fault
+            previous, self.fault = self.fault, fault
             links = list(self._links)
         self._note(f"inject {fault}")
         if fault.kind is FaultKind.refuse:
             self._close_listener()
+        elif previous is not None and previous.kind is FaultKind.refuse:
+            self._listen()
         if fault.match is None:
             for link in links:
                 if fault.kind in (FaultKind.refuse, FaultKind.reset):
@@ -236,7 +238,9 @@ class FaultProxy:
             link.reset()
             return
         link.upstream.settimeout(POLL_S)
-        threading.Thread(target=self._pump_back, args=(link,), daemon=True).start()
+        back = threading.Thread(target=self._pump_bytes, args=(link,), kwargs={"back": True})
+        back.daemon = True
+        back.start()
         if self.http:
             self._pump_requests(link)
         else:
@@ -250,25 +254,15 @@ class FaultProxy:
             while True:
                 reader.fill()
 
-    def _pump_bytes(self, link: _Link) -> None:
-        """Client to server, raw (Postgres, Redis)."""
+    def _pump_bytes(self, link: _Link, *, back: bool = False) -> None:
+        """Bytes as they come, unless the link is silent or slowed: client to server (raw
+        proxies: Postgres, Redis), or server to client (`back`, every proxy)."""
         assert link.upstream is not None
-        reader = SocketReader(link.client, link.alive)
+        source, sink = (link.upstream, link.client) if back else (link.client, link.upstream)
+        reader = SocketReader(source, link.alive)
         try:
             while True:
-                data = reader.fill()
-                self._pace(link, data, toward=link.upstream)
-        except LinkClosed:
-            link.close()
-
-    def _pump_back(self, link: _Link) -> None:
-        """Server to client: bytes as they come, unless the link is silent or slowed."""
-        assert link.upstream is not None
-        reader = SocketReader(link.upstream, link.alive)
-        try:
-            while True:
-                data = reader.fill()
-                self._pace(link, data, toward=link.client)
+                self._pace(link, reader.fill(), toward=sink)
         except LinkClosed:
             link.close()
 

@@ -13,6 +13,7 @@ import io
 import json
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,8 @@ from app.settings import Settings
 from tests import servers
 from tests.app_stack import API_KEY, Infrastructure
 from tests.corpus import book_photo
-from tests.faults.proxy import FaultProxy
+from tests.faults.http_requests import operation_is
+from tests.faults.proxy import Fault, FaultKind, FaultProxy
 from tests.servers import wait_until
 from tests.worker.integration import records
 from tests.worker.integration.workers import RunningWorker, start_worker
@@ -53,6 +55,18 @@ SCALED_SETTINGS = {
 }
 # Where a measured recovery of each test goes, for the table in docs/operations.md.
 FIGURES_FILE = Path(__file__).resolve().parents[4] / "test-output" / "fault-matrix.jsonl"
+
+
+def fault_kinds(*, slow: Fault, http_error: Fault | None = None) -> dict[str, Fault]:
+    """What each dependency is put through: refused, reset, hung, its 5xx (HTTP ones), slow."""
+    kinds = {
+        "refused": Fault(FaultKind.refuse),
+        "reset": Fault(FaultKind.reset),
+        "hung": Fault(FaultKind.hang),
+    }
+    if http_error is not None:
+        kinds["5xx"] = http_error
+    return kinds | {"slow": slow}
 
 
 def jpeg(size: tuple[int, int] = (640, 480)) -> bytes:
@@ -111,6 +125,23 @@ class FaultStack:
             )
         assert response.status_code == 201, response.text
         return dict(response.json()["job"])
+
+    def fault_at(self, operation: str, proxy: FaultProxy, fault: Fault) -> Callable[[], float]:
+        """Arm `fault` on `proxy`, to begin as a job's `operation` (GetObject, PutObject) passes
+        the S3 proxy; returns the wait for that moment, which gives the monotonic time of it."""
+        before = len(proxy.entries("inject"))
+        self.proxies.s3.when(operation_is(operation), lambda _request: proxy.inject(fault))
+
+        def began() -> float:
+            wait_until(
+                lambda: len(proxy.entries("inject")) > before,
+                timeout=60,
+                what=f"a job's {operation}",
+                processes=(self.worker.process,),
+            )
+            return time.monotonic()
+
+        return began
 
     # --- what the processes did -----------------------------------------------------------
 

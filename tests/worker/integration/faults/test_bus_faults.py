@@ -7,19 +7,13 @@ import time
 
 import pytest
 
-from tests.faults.http_requests import operation_is
 from tests.faults.proxy import Fault, FaultKind
 from tests.servers import wait_until
-from tests.worker.integration.faults.stack import FaultStack
+from tests.worker.integration.faults.stack import FaultStack, fault_kinds
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
-FAULTS = {
-    "refused": Fault(FaultKind.refuse),
-    "reset": Fault(FaultKind.reset),
-    "hung": Fault(FaultKind.hang),
-    "slow": Fault(FaultKind.slow, delay_s=0.5),
-}
+FAULTS = fault_kinds(slow=Fault(FaultKind.slow, delay_s=0.5))
 HOLD_S = 8.0
 RECOVERY_BOUND_S = 30.0
 # The worker's link retries the bus at most every 15 s (worker/monitoring/link.py).
@@ -32,10 +26,9 @@ def test_an_events_bus_fault_never_stops_the_work(stack: FaultStack, kind: str) 
     is back, the worker's link reconnects and events and remote control resume."""
     fault, bus = FAULTS[kind], stack.proxies.bus
     back = stack.worker_log_count("is back after")
-    stack.proxies.s3.when(operation_is("GetObject"), lambda _request: bus.inject(fault))
+    began_at = stack.fault_at("GetObject", bus, fault)
     mid_job = stack.enqueue()
-    wait_until(lambda: bus.entries("inject"), timeout=60, what="the job to read its photo")
-    began = time.monotonic()
+    began = began_at()
     during = stack.enqueue()
     rows = stack.completed_once([mid_job, during], healed_at=time.time(), bound=RECOVERY_BOUND_S)
     time.sleep(max(0.0, began + HOLD_S - time.monotonic()))

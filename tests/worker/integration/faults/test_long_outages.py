@@ -7,9 +7,7 @@ import time
 
 import pytest
 
-from tests.faults.http_requests import operation_is
 from tests.faults.proxy import Fault, FaultKind
-from tests.servers import wait_until
 from tests.worker.integration.faults.stack import FaultStack
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
@@ -29,11 +27,9 @@ def test_a_long_outage_costs_only_latency(stack: FaultStack, dependency: str, mo
     """S3 gone as the job reads its photo; the database gone as it records its result (its
     claim cannot be handed back, so the job looks abandoned to beat once the database returns)."""
     proxy = getattr(stack.proxies, dependency)
-    stack.proxies.s3.when(
-        operation_is(moment), lambda _request: proxy.inject(Fault(FaultKind.refuse))
-    )
+    began_at = stack.fault_at(moment, proxy, Fault(FaultKind.refuse))
     job = stack.enqueue()
-    wait_until(lambda: proxy.entries("inject"), timeout=60, what=f"the job to reach {moment}")
+    began_at()
     time.sleep(OUTAGE_S)
     proxy.heal()
     healed_at = time.time()

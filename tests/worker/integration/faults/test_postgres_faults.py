@@ -7,19 +7,12 @@ import time
 
 import pytest
 
-from tests.faults.http_requests import operation_is
 from tests.faults.proxy import Fault, FaultKind
-from tests.servers import wait_until
-from tests.worker.integration.faults.stack import FaultStack
+from tests.worker.integration.faults.stack import FaultStack, fault_kinds
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
-FAULTS = {
-    "refused": Fault(FaultKind.refuse),
-    "reset": Fault(FaultKind.reset),
-    "hung": Fault(FaultKind.hang),
-    "slow": Fault(FaultKind.slow, delay_s=0.3),
-}
+FAULTS = fault_kinds(slow=Fault(FaultKind.slow, delay_s=0.3))
 HOLD_S = 8.0
 # After Postgres is back: the job's next retry (at most 4 s here), a query left on a silent
 # connection (the 2 s statement timeout plus the 2 s margin, then a new connection), a photo.
@@ -58,9 +51,9 @@ def test_a_database_fault_at_the_result_costs_only_latency(stack: FaultStack, ki
     it, and the redone run overwrites the same object."""
     fault, postgres = FAULTS[kind], stack.proxies.postgres
     retries = stack.worker_log_count("job will retry")
-    stack.proxies.s3.when(operation_is("PutObject"), lambda _request: postgres.inject(fault))
+    began_at = stack.fault_at("PutObject", postgres, fault)
     job = stack.enqueue()
-    wait_until(lambda: postgres.entries("inject"), timeout=60, what="the job to write its result")
+    began_at()
     time.sleep(HOLD_S)
     postgres.heal()
     healed_at = time.time()

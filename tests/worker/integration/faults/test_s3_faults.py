@@ -7,20 +7,15 @@ import time
 
 import pytest
 
-from tests.faults.http_requests import operation_is
 from tests.faults.proxy import Fault, FaultKind
-from tests.servers import wait_until
-from tests.worker.integration.faults.stack import FaultStack
+from tests.worker.integration.faults.stack import FaultStack, fault_kinds
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
-FAULTS = {
-    "refused": Fault(FaultKind.refuse),
-    "reset": Fault(FaultKind.reset),
-    "hung": Fault(FaultKind.hang),
-    "5xx": Fault(FaultKind.http_error, status=503),
-    "slow": Fault(FaultKind.slow, delay_s=1.0, bytes_per_s=200_000),
-}
+FAULTS = fault_kinds(
+    http_error=Fault(FaultKind.http_error, status=503),
+    slow=Fault(FaultKind.slow, delay_s=1.0, bytes_per_s=200_000),
+)
 MOMENTS = {"read": "GetObject", "write": "PutObject"}
 HOLD_S = 8.0
 # After S3 is back: the job's next retry (backoff of at most 4 s here, 120 s in production),
@@ -33,9 +28,9 @@ RECOVERY_BOUND_S = 40.0
 def test_an_s3_fault_costs_only_latency(stack: FaultStack, kind: str, moment: str) -> None:
     fault, s3 = FAULTS[kind], stack.proxies.s3
     retries = stack.worker_log_count("job will retry")
-    s3.when(operation_is(MOMENTS[moment]), lambda _request: s3.inject(fault))
+    began_at = stack.fault_at(MOMENTS[moment], s3, fault)
     job = stack.enqueue()
-    wait_until(lambda: s3.entries("inject"), timeout=60, what=f"the job to reach its {moment}")
+    began_at()
     time.sleep(HOLD_S)
     s3.heal()
     healed_at = time.time()

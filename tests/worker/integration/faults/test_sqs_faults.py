@@ -15,20 +15,15 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests import servers
-from tests.faults.http_requests import operation_is
 from tests.faults.proxy import Fault, FaultKind
-from tests.servers import wait_until
-from tests.worker.integration.faults.stack import FaultStack
+from tests.worker.integration.faults.stack import FaultStack, fault_kinds
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
-FAULTS = {
-    "refused": Fault(FaultKind.refuse),
-    "reset": Fault(FaultKind.reset),
-    "hung": Fault(FaultKind.hang),
-    "5xx": Fault(FaultKind.http_error, status=500),
-    "slow": Fault(FaultKind.slow, delay_s=1.0, bytes_per_s=50_000),
-}
+FAULTS = fault_kinds(
+    http_error=Fault(FaultKind.http_error, status=500),
+    slow=Fault(FaultKind.slow, delay_s=1.0, bytes_per_s=50_000),
+)
 # Held for more than five sweeps (the old count of republishing attempts); a hung receive is
 # only given up after kombu's own 20 s, so that fault is held longer for the worker to meet it.
 HOLD_S = {"hung": 26.0}
@@ -72,10 +67,9 @@ def _transactions_held_open(database_url: str, seconds: float) -> list[str]:
 def test_an_sqs_fault_costs_only_latency(stack: FaultStack, kind: str) -> None:
     fault, sqs = FAULTS[kind], stack.proxies.sqs
     receive_errors = stack.worker_log_count("SQS receive from")
-    stack.proxies.s3.when(operation_is("GetObject"), lambda _request: sqs.inject(fault))
+    began_at = stack.fault_at("GetObject", sqs, fault)
     mid_job = stack.enqueue()
-    wait_until(lambda: sqs.entries("inject"), timeout=60, what="the job to read its photo")
-    began = time.monotonic()
+    began = began_at()
 
     waiting = stack.enqueue()  # straight onto the queue: the worker's receives must get it
     uploaded = stack.upload()  # the API's publish meets the fault
