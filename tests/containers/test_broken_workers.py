@@ -146,7 +146,7 @@ def test_a_worker_polling_through_an_sqs_outage_is_healthy_and_one_that_stops_is
     assert healthchecks.failures(checks, worker) == {}
     assert worker.running()
 
-    (name,) = re.findall(r"(\S+@\S+) ready\.", worker.logs())
+    (name,) = re.findall(r"([\w.-]+@[\w.-]+) ready\.", worker.logs())
     replies = control.cancel_consumer(own.queue_name, destination=[name], reply=True, timeout=5)
     assert replies, "the worker did not answer cancel_consumer over the events bus"
     assert healthchecks.wait_for_checks(checks, worker, passing=False, timeout=120) == {}
