@@ -105,6 +105,14 @@ def _sixteen_bit_png() -> bytes:
     return _encode(image, "PNG")
 
 
+def _float_tiff() -> bytes:
+    """32-bit float grey, values 0..1, as scientific and HDR tools write it."""
+    grey = np.asarray(book_photo().convert("L"), dtype=np.float32) / 255.0
+    image = Image.fromarray(grey)
+    assert image.mode == "F"
+    return _encode(image, "TIFF")
+
+
 @cache
 def bad_inputs() -> tuple[Case, ...]:
     photo = book_photo()
@@ -150,6 +158,7 @@ def _awkward_images(photo: Image.Image, jpeg: bytes) -> tuple[Case, ...]:
             FRAME,
         ),
         Case("sixteen_bit_png", "deep.png", _sixteen_bit_png(), "processed", None, FRAME),
+        Case("float_tiff", "float.tiff", _float_tiff(), "processed", None, FRAME),
         Case(
             "palette_transparency",
             "palette.png",

@@ -83,6 +83,8 @@ def _to_rgb(image: Image.Image) -> tuple[Image.Image, Image.Image | None]:
         # 16-bit grey: scale to 8 bits instead of letting convert() clip at 255.
         wide = np.asarray(image, dtype=np.uint32)
         image = Image.fromarray((wide >> 8 if wide.max() > 255 else wide).astype(np.uint8))
+    if image.mode == "F":
+        image = _float_to_grey(image)
     if image.mode == "P" and "transparency" in image.info:
         image = image.convert("RGBA")
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
@@ -94,3 +96,13 @@ def _to_rgb(image: Image.Image) -> tuple[Image.Image, Image.Image | None]:
         flattened.paste(rgba, mask=alpha)
         return flattened, alpha
     return image.convert("RGB"), None
+
+
+def _float_to_grey(image: Image.Image) -> Image.Image:
+    """32-bit float grey to 8 bits. Scientific and HDR tools write 0..1; convert() would round
+    that to 0 and 1, a black frame with no subject. Values up to 1 are scaled by 255, larger
+    ones taken as 0..255 already; NaN and the infinities become black and white."""
+    values = np.nan_to_num(np.asarray(image, dtype=np.float32), nan=0.0, posinf=255.0, neginf=0.0)
+    if values.size and float(values.max()) <= 1.0:
+        values = values * 255.0
+    return Image.fromarray(np.clip(np.rint(values), 0, 255).astype(np.uint8))
