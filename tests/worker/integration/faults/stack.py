@@ -14,7 +14,7 @@ import json
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +102,6 @@ class FaultStack:
     api: subprocess.Popen[bytes]
     api_port: int
     worker_pid: int = 0
-    started: float = field(default_factory=time.monotonic)
 
     # --- putting work in ------------------------------------------------------------------
 
@@ -238,7 +237,6 @@ def start_stack(
         "DATABASE_URL": proxied_database,
         "EVENTS_BROKER_URL": f"redis://127.0.0.1:{proxies.bus.port}/9",
         "API_KEY": API_KEY,
-        "SQS_VISIBILITY_TIMEOUT": SCALED_SETTINGS["SQS_VISIBILITY_TIMEOUT"],
     }
     worker = start_worker(settings, logs=logs, **env).wait_ready()
     beat_env = {**worker.env, "WORKER_HEARTBEAT_FILE": str(logs / "beat.unused")}
