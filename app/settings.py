@@ -164,6 +164,18 @@ class Settings(BaseSettings):
     max_processing_attempts: int = 3
     sweep_batch_size: int = 100
 
+    # --- orphaned objects -----------------------------------------------------
+    # Objects under S3_IMAGES_PREFIX that no book_images row names: a worker or an API request
+    # that died between its S3 write and its commit leaves them (worker/orphans.py sweeps them).
+    # Only objects at least this old go: a write whose row is about to be committed is seconds
+    # old, and a day also leaves time to look at what a bad deploy left before it is gone.
+    orphan_object_min_age_seconds: int = Field(default=86400, ge=0)
+    # Keys looked at per run, so one run stays a few seconds of listing and a few batched
+    # lookups however large the bucket; the next run goes on where this one stopped.
+    orphan_sweep_max_keys: int = Field(default=10000, ge=1)
+    # Orphans cost storage, not correctness: an hourly pass goes through 240,000 keys a day.
+    orphan_sweep_interval_seconds: float = Field(default=3600.0, gt=0)
+
     @field_validator("model_chain", mode="before")
     @classmethod
     def _split_model_chain(cls, value: object) -> object:

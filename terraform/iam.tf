@@ -113,6 +113,10 @@ resource "aws_iam_role_policy" "execution" {
 locals {
   queue_arns = [aws_sqs_queue.main.arn, aws_sqs_queue.dead_letter.arn]
   image_keys = "${aws_s3_bucket.images.arn}/${var.s3_images_prefix}*"
+  # The worker's results, `<book_id>_processed_<job_id>.png` (worker/job_runner.py). An
+  # upload's key, `<book_id>/<hex>.<ext>`, never matches; an imported one only if the listing's
+  # file name itself ends in `_processed_<...>.png`.
+  result_keys = "${aws_s3_bucket.images.arn}/${var.s3_images_prefix}*_processed_*.png"
   task_policies = {
     api    = data.aws_iam_policy_document.api_task.json
     worker = data.aws_iam_policy_document.worker_task.json
@@ -225,6 +229,14 @@ data "aws_iam_policy_document" "worker_task" {
   }
 
   statement {
+    sid = "DiscardFailedResults"
+    # A job that fails for good after a run stored its result deletes that PNG; results only,
+    # never an original.
+    actions   = ["s3:DeleteObject"]
+    resources = [local.result_keys]
+  }
+
+  statement {
     sid = "TellMissingFromForbidden"
     # Without s3:ListBucket on the bucket, S3 answers a GetObject of a missing key with 403,
     # not 404, and `source_object_missing` would become a retried access error. AWS makes
@@ -244,6 +256,27 @@ data "aws_iam_policy_document" "beat_task" {
     sid       = "RepublishJobs"
     actions   = ["sqs:GetQueueUrl", "sqs:SendMessage"]
     resources = [aws_sqs_queue.main.arn]
+  }
+
+  statement {
+    sid = "ListImages"
+    # The orphan sweep (worker/orphans.py) lists the images prefix, and only that: listings/
+    # is not beat's to read.
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.images.arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${var.s3_images_prefix}*"]
+    }
+  }
+
+  statement {
+    sid = "DeleteOrphanedImages"
+    # ...and deletes what no row names. DeleteObjects is authorised per key as s3:DeleteObject.
+    actions   = ["s3:DeleteObject"]
+    resources = [local.image_keys]
   }
 }
 

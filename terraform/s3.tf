@@ -56,6 +56,12 @@ resource "aws_s3_bucket_lifecycle_configuration" "images" {
       noncurrent_days = 30
     }
 
+    # A delete (a failed job's result, the orphan sweep's, an upload whose row never came)
+    # leaves a delete marker; once the versions behind it have expired, the marker goes too.
+    expiration {
+      expired_object_delete_marker = true
+    }
+
     abort_incomplete_multipart_upload {
       days_after_initiation = 7
     }

@@ -68,7 +68,12 @@ def beat_schedule(settings: Settings) -> dict[str, Any]:
         "sweep-jobs": {
             "task": "worker.tasks.sweep_jobs",
             "schedule": settings.sweep_interval_seconds,
-        }
+        },
+        # S3 objects no row names (worker/orphans.py): a bounded page per run.
+        "sweep-orphaned-objects": {
+            "task": "worker.tasks.sweep_orphans",
+            "schedule": settings.orphan_sweep_interval_seconds,
+        },
     }
 
 

@@ -3,7 +3,8 @@
 DESIGN.md "process_image", steps 1-6. Failures are classified: storage or database trouble
 raises TransientJobError (the task retries it with backoff, after handing the job back to
 pending); a permanent problem fails the job once with a FailureReason. Every change of the
-job's state goes through app/job_lifecycle.py.
+job's state goes through app/job_lifecycle.py. A job that ends failed leaves no result object
+behind: whichever run stored one, it is deleted once the failure is recorded (worker/orphans.py).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from app.models import BookImage
 from app.settings import Settings
 from app.storage import ObjectNotFoundError, Storage, TransientStorageError
 from worker.models.base import MaskModel
+from worker.orphans import discard_failed_result
 from worker.pipeline import PipelineConfig, PipelineError, PipelineResult, process_image_bytes
 
 log = logging.getLogger(__name__)
@@ -118,6 +120,8 @@ def run_job(
     outcome = claim(context, settings=settings)
     if outcome is not ClaimOutcome.CLAIMED:
         log.info("job not claimed: %s", outcome.value, extra=context.log_fields())
+        if outcome is ClaimOutcome.EXHAUSTED:  # failed as worker_lost: a dead run may have stored
+            discard_result(context, storage=storage)
         return context.outcome(outcome.value)
     try:
         data = fetch(context, storage=storage)
@@ -125,7 +129,7 @@ def run_job(
         result = process(data, settings=settings, models=models)
         laps.lap("pipeline_s")
     except JobFailedError as failed:
-        return fail(context, failed.reason, detail=failed.detail)
+        return fail(context, failed.reason, storage=storage, detail=failed.detail)
     result_image_id = store(context, storage=storage, result=result)
     laps.lap("store_s")
     return _report(context, result=result, result_image_id=result_image_id, laps=laps)
@@ -177,7 +181,7 @@ def store(context: JobContext, *, storage: Storage, result: PipelineResult) -> i
     with _retry_on_outage(context):
         storage.put(key, result.png, content_type="image/png")
         with session_scope() as session:
-            return complete_job(
+            result_image_id = complete_job(
                 session=session,
                 job_id=context.job_id,
                 result_key=key,
@@ -186,15 +190,23 @@ def store(context: JobContext, *, storage: Storage, result: PipelineResult) -> i
                 brightness=result.brightness,
                 background=result.background,
             )
+    if result_image_id is None:  # finished elsewhere: if it failed there, this PNG is nobody's
+        discard_result(context, storage=storage)
+    return result_image_id
 
 
-def fail(context: JobContext, reason: FailureReason, *, detail: str = "") -> dict[str, Any]:
+def fail(
+    context: JobContext, reason: FailureReason, *, storage: Storage, detail: str = ""
+) -> dict[str, Any]:
     """The job -> failed with `reason`, once; the detail goes to the log, never to the row."""
     _record_failure(context, reason, detail=detail, level=logging.WARNING)
+    discard_result(context, storage=storage)
     return context.outcome("failed", reason=reason.value)
 
 
-def fail_best_effort(context: JobContext, reason: FailureReason, *, detail: str = "") -> None:
+def fail_best_effort(
+    context: JobContext, reason: FailureReason, *, storage: Storage, detail: str = ""
+) -> None:
     """The task's last word (timeout, unexpected error, retries spent): failed with `reason`.
 
     Never raises: when even the database is gone, the job stays `processing` and the beat
@@ -204,6 +216,20 @@ def fail_best_effort(context: JobContext, reason: FailureReason, *, detail: str 
         _record_failure(context, reason, detail=detail, level=logging.ERROR)
     except Exception:  # whatever it was, the sweep is the fallback; the log says what
         log.exception("could not record the failure", extra=context.log_fields(reason=reason.value))
+        return
+    discard_result(context, storage=storage)
+
+
+def discard_result(context: JobContext, *, storage: Storage) -> None:
+    """The job's result object goes if the job has failed and no row names it. Called once a
+    failure is committed (never before), and by a run whose job finished elsewhere; a job that
+    completed keeps its result, whatever fails afterwards."""
+    discard_failed_result(
+        storage=storage,
+        job_id=context.job_id,
+        key=result_key(context.book_id, context.job_id),
+        log_fields=context.log_fields(),
+    )
 
 
 def _record_failure(context: JobContext, reason: FailureReason, *, detail: str, level: int) -> None:

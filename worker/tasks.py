@@ -25,7 +25,7 @@ from sqlalchemy.exc import DBAPIError
 from app.failure_reasons import FailureReason
 from app.health import queue_depths
 from app.settings import Settings, get_settings
-from app.storage import get_storage
+from app.storage import Storage, get_storage
 from worker import __version__
 from worker.celery_app import app
 from worker.job_runner import (
@@ -36,6 +36,7 @@ from worker.job_runner import (
     run_job,
 )
 from worker.models import runtime
+from worker.orphans import OrphanCursor, sweep_orphaned_objects
 from worker.sweeps import DatabaseWatch
 from worker.sweeps import sweep_jobs as sweep
 
@@ -76,10 +77,9 @@ def process_image(
     except (TypeError, ValueError) as error:
         _reject_malformed((job_id, book_id, image_id), {}, error)
     settings = get_settings()
+    storage = get_storage()  # no I/O: the S3 client is built on first use
     try:
-        return run_job(
-            context, settings=settings, storage=get_storage(), models=runtime.get_models()
-        )
+        return run_job(context, settings=settings, storage=storage, models=runtime.get_models())
     except JobBusyError as busy:
         # Not a failure: look again once the holder's claim could be stale.
         raise self.retry(
@@ -88,13 +88,15 @@ def process_image(
             countdown=busy.retry_in,
         ) from None
     except TransientJobError as error:
-        return _retry_within_budget(self, context, error, since=retrying_since, settings=settings)
+        return _retry_within_budget(
+            self, context, error, since=retrying_since, settings=settings, storage=storage
+        )
     except SoftTimeLimitExceeded:
-        fail_best_effort(context, FailureReason.timeout)
+        fail_best_effort(context, FailureReason.timeout, storage=storage)
         raise
     except Exception:
         log.exception("job failed unexpectedly", extra=context.log_fields())
-        fail_best_effort(context, FailureReason.unexpected_error)
+        fail_best_effort(context, FailureReason.unexpected_error, storage=storage)
         raise
 
 
@@ -114,6 +116,7 @@ def _retry_within_budget(
     *,
     since: float | None,
     settings: Settings,
+    storage: Storage,
 ) -> dict[str, Any]:
     """Retry the job later while its budget lasts (the job was handed back to pending); past
     it, fail the job with the error's reason."""
@@ -122,7 +125,7 @@ def _retry_within_budget(
     spent = now - since
     if spent >= settings.retry_budget_seconds:
         detail = f"{error.detail}; retried for {spent:.0f} s"
-        fail_best_effort(context, error.reason, detail=detail)
+        fail_best_effort(context, error.reason, storage=storage, detail=detail)
         return context.outcome("failed", reason=error.reason.value)
     countdown = retry_backoff(task.request.retries, settings)
     log.warning(
@@ -178,6 +181,19 @@ def sweep_jobs() -> dict[str, object]:
     except DBAPIError:
         watch.failed()
         raise
+    return report.as_dict()
+
+
+# Where beat's next orphan sweep starts (worker/orphans.py); beat's own, like the watch above.
+_orphan_cursor = OrphanCursor()
+
+
+@app.task(name="worker.tasks.sweep_orphans", ignore_result=True)
+def sweep_orphans() -> dict[str, object]:
+    """Objects under the images prefix that no row names, a bounded page per run."""
+    report = sweep_orphaned_objects(
+        settings=get_settings(), storage=get_storage(), cursor=_orphan_cursor
+    )
     return report.as_dict()
 
 

@@ -8,6 +8,9 @@ adds its prefix, so a doubled prefix (`books/books/…`) cannot be built.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 
 class StorageError(RuntimeError):
@@ -38,6 +41,14 @@ def check_key(key: str) -> str:
     return key
 
 
+@dataclass(frozen=True)
+class StoredObject:
+    """One object of an area, as a listing shows it."""
+
+    key: str  # relative to the area, like every key
+    last_modified: datetime  # timezone-aware
+
+
 class Storage(ABC):
     """One area of object storage (the book images, or the listings drop zone)."""
 
@@ -57,8 +68,19 @@ class Storage(ABC):
         """Remove `key`; removing a missing key is not an error."""
 
     @abstractmethod
+    def delete_many(self, keys: Sequence[str]) -> list[str]:
+        """Remove every key in as few requests as the backend allows; the keys it could not
+        remove (each logged). A failure of the whole request raises, as `delete` does."""
+
+    @abstractmethod
     def list_keys(self, prefix: str = "") -> list[str]:
         """Every key starting with `prefix`, in lexical order."""
+
+    @abstractmethod
+    def list_objects(self, *, start_after: str = "", max_keys: int) -> list[StoredObject]:
+        """At most `max_keys` objects whose keys sort after `start_after`, in lexical order:
+        one page of the area; the last key returned is where the next page starts. Fewer than
+        `max_keys` means the area has no more."""
 
     @abstractmethod
     def check(self) -> None:

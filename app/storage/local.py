@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 import os
 import tempfile
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
-from app.storage.base import ObjectNotFoundError, Storage, StorageError, check_key
+from app.storage.base import (
+    ObjectNotFoundError,
+    Storage,
+    StorageError,
+    StoredObject,
+    check_key,
+)
+
+logger = logging.getLogger(__name__)
 
 
 class LocalStorage(Storage):
@@ -48,15 +59,40 @@ class LocalStorage(Storage):
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
 
+    def delete_many(self, keys: Sequence[str]) -> list[str]:
+        failed = []
+        for key in keys:
+            try:
+                self.delete(key)
+            except (OSError, StorageError) as error:
+                logger.warning("could not delete %s: %s", key, error)
+                failed.append(key)
+        return failed
+
     def list_keys(self, prefix: str = "") -> list[str]:
+        return sorted(key for key in self._keys() if key.startswith(prefix))
+
+    def list_objects(self, *, start_after: str = "", max_keys: int) -> list[StoredObject]:
+        # The embedded mode's few thousand files: sorting them all per page is cheap.
+        found: list[StoredObject] = []
+        for key in sorted(self._keys()):
+            if len(found) == max_keys:
+                break
+            if key <= start_after:
+                continue
+            try:
+                modified = self.path(key).stat().st_mtime
+            except FileNotFoundError:  # removed since the directory was read
+                continue
+            found.append(StoredObject(key, datetime.fromtimestamp(modified, tz=UTC)))
+        return found
+
+    def _keys(self) -> Iterator[str]:
         if not self.root.is_dir():
-            return []
-        keys = (
-            path.relative_to(self.root).as_posix()
-            for path in self.root.rglob("*")
-            if path.is_file() and not path.name.startswith(".tmp-")
-        )
-        return sorted(key for key in keys if key.startswith(prefix))
+            return
+        for path in self.root.rglob("*"):
+            if path.is_file() and not path.name.startswith(".tmp-"):
+                yield path.relative_to(self.root).as_posix()
 
     def check(self) -> None:
         try:

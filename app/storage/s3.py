@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -16,11 +16,15 @@ from app.storage.base import (
     ObjectNotFoundError,
     Storage,
     StorageError,
+    StoredObject,
     TransientStorageError,
     check_key,
 )
 
 logger = logging.getLogger(__name__)
+
+# S3's own ceiling, for a listing page and for one DeleteObjects request alike.
+_MAX_KEYS_PER_REQUEST = 1000
 
 _NOT_FOUND_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 _THROTTLING_CODES = frozenset(
@@ -106,6 +110,58 @@ class S3Storage(Storage):
     def delete(self, key: str) -> None:
         with _translated(key):
             self.client.delete_object(Bucket=self.bucket, Key=self.object_key(key))
+
+    def delete_many(self, keys: Sequence[str]) -> list[str]:
+        """DeleteObjects, a thousand keys a request; S3 answers per key, and a key it did not
+        delete (access denied, an internal error) is reported, not raised."""
+        failed: list[str] = []
+        valid: list[str] = []
+        for key in keys:
+            try:
+                valid.append(self.object_key(key))
+            except InvalidKeyError as error:
+                logger.warning("not deleting %r: %s", key, error)
+                failed.append(key)
+        for start in range(0, len(valid), _MAX_KEYS_PER_REQUEST):
+            batch = valid[start : start + _MAX_KEYS_PER_REQUEST]
+            with _translated(batch[0][len(self.prefix) :]):
+                response = self.client.delete_objects(
+                    Bucket=self.bucket,
+                    Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True},
+                )
+            for refused in response.get("Errors", []):
+                key = str(refused.get("Key", ""))[len(self.prefix) :]
+                logger.warning(
+                    "could not delete %s: S3 %s %s",
+                    key,
+                    refused.get("Code"),
+                    refused.get("Message"),
+                )
+                failed.append(key)
+        return failed
+
+    def list_objects(self, *, start_after: str = "", max_keys: int) -> list[StoredObject]:
+        found: list[StoredObject] = []
+        request: dict[str, Any] = {"Bucket": self.bucket, "Prefix": self.prefix}
+        if start_after:
+            # A position, not a key to read or write: no check_key, so that any key a listing
+            # returned (however odd) can be passed back.
+            request["StartAfter"] = self.prefix + start_after
+        with _translated(start_after or self.prefix or "/"):
+            while len(found) < max_keys:
+                page = self.client.list_objects_v2(
+                    **request, MaxKeys=min(_MAX_KEYS_PER_REQUEST, max_keys - len(found))
+                )
+                for item in page.get("Contents", []):
+                    object_key = str(item["Key"])
+                    if not object_key.endswith("/"):  # folder markers made by consoles
+                        relative = object_key[len(self.prefix) :]
+                        found.append(StoredObject(relative, item["LastModified"]))
+                if not page.get("IsTruncated"):
+                    break
+                request.pop("StartAfter", None)
+                request["ContinuationToken"] = page["NextContinuationToken"]
+        return found
 
     def list_keys(self, prefix: str = "") -> list[str]:
         keys: list[str] = []

@@ -148,18 +148,35 @@ def for_moto(policy: Policy) -> Policy:
     """The policy as moto can enforce it, every difference from AWS named here:
     - HEAD on a bucket: AWS authorises HeadBucket as s3:ListBucket; moto names it
       s3:HeadBucket. Wherever s3:ListBucket is granted, s3:HeadBucket is granted alongside.
+    - DeleteObjects: AWS authorises each key as s3:DeleteObject on that object; moto checks
+      s3:DeleteObject once, on the bucket, and then no key against the caller's policy. Wherever
+      s3:DeleteObject is granted on objects, a statement grants it on their bucket too.
     - MOTO_UNSCOPED_ACTIONS move to a statement of their own with Resource "*".
+    moto does not evaluate StringLike conditions (an s3:prefix one passes whatever the prefix);
+    `allows` does, and tests/deploy/test_iam_rules.py checks them.
     """
     moto = copy.deepcopy(policy)
     unscoped: list[str] = []
+    delete_buckets: set[str] = set()
     for statement in moto["Statement"]:
         if "s3:ListBucket" in statement["Action"]:
             statement["Action"].append("s3:HeadBucket")
+        if "s3:DeleteObject" in statement["Action"]:
+            delete_buckets |= {object_arn.split("/", 1)[0] for object_arn in statement["Resource"]}
         for action in MOTO_UNSCOPED_ACTIONS:
             if action in statement["Action"]:
                 statement["Action"].remove(action)
                 unscoped.append(action)
     moto["Statement"] = [s for s in moto["Statement"] if s["Action"]]
+    if delete_buckets:
+        moto["Statement"].append(
+            {
+                "Sid": "MotoDeleteObjects",
+                "Effect": "Allow",
+                "Action": ["s3:DeleteObject"],
+                "Resource": sorted(delete_buckets),
+            }
+        )
     if unscoped:
         moto["Statement"].append(
             {

@@ -42,6 +42,29 @@ def test_a_missing_original_is_a_404_for_the_worker() -> None:
     assert allows(POLICIES["worker"], "s3:ListBucket", bucket, context={})
 
 
+def test_beat_lists_and_deletes_under_the_images_prefix_only() -> None:
+    """The orphan sweep lists `books/` and deletes what no row names, with DeleteObjects,
+    which AWS authorises per key as s3:DeleteObject (moto checks it once, on the bucket) and
+    whose listing carries the request's prefix as s3:prefix (a condition moto ignores)."""
+    policy, bucket = POLICIES["beat"], f"arn:aws:s3:::{BUCKET}"
+    assert allows(policy, "s3:ListBucket", bucket, context={"s3:prefix": "books/"})
+    assert not allows(policy, "s3:ListBucket", bucket, context={"s3:prefix": "listings/"})
+    assert not allows(policy, "s3:ListBucket", bucket, context={})  # the whole bucket
+    assert allows(policy, "s3:DeleteObject", f"{bucket}/books/7/a.jpg", context={})
+    assert not allows(policy, "s3:DeleteObject", f"{bucket}/listings/L-1/a.jpg", context={})
+    assert not allows(policy, "s3:GetObject", f"{bucket}/books/7/a.jpg", context={})
+
+
+def test_the_worker_deletes_results_and_never_an_original() -> None:
+    """A job that fails for good deletes its result PNG; an upload's key never matches."""
+    policy, bucket = POLICIES["worker"], f"arn:aws:s3:::{BUCKET}"
+    result = f"{bucket}/books/7_processed_0b6f3c1e-9a0e-4f51-8d57-3f4f0d6e2a11.png"
+    assert allows(policy, "s3:DeleteObject", result, context={})
+    assert not allows(policy, "s3:DeleteObject", f"{bucket}/books/7/4f0c9e.jpg", context={})
+    assert not allows(policy, "s3:DeleteObject", f"{bucket}/books/7/4f0c9e.png", context={})
+    assert not allows(policy, "s3:DeleteObject", f"{bucket}/listings/L-1/a.png", context={})
+
+
 @pytest.mark.parametrize("service", SERVICES)
 def test_queue_lookups_and_the_secret_are_scoped_to_their_resources(service: str) -> None:
     """AWS authorises GetQueueUrl against the queue's ARN and GetSecretValue against the

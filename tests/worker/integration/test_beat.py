@@ -2,7 +2,8 @@
 
 The autoscaler starts a worker whenever the queue holds a message; a sweep sent through the
 queue every minute would keep one worker running on an idle fleet. Beat runs each sweep in its
-own process instead, and only a job that needs a worker reaches the queue.
+own process instead, and only a job that needs a worker reaches the queue. The orphan sweep runs
+there too, on its own schedule.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ def beat_log(app_settings: Callable[..., Settings], tmp_path: Path) -> Iterator[
         settings,
         heartbeat_file=tmp_path / "unused.alive",
         SWEEP_INTERVAL_SECONDS=str(SWEEP_INTERVAL_S),
+        ORPHAN_SWEEP_INTERVAL_SECONDS=str(SWEEP_INTERVAL_S),
+        ORPHAN_OBJECT_MIN_AGE_SECONDS="0",
     )
     command = [str(servers.VENV_BIN / "celery"), "-A", "worker.celery_app", "beat"]
     process = servers.start_process(
@@ -76,3 +79,19 @@ def test_beat_sweeps_in_its_own_process_and_leaves_an_idle_queue_empty(
     )
     assert records.job(job_id).status is JobStatus.pending
     assert records.published_job_ids(infrastructure) == [job_id]
+
+
+def test_beat_sweeps_orphaned_objects_on_its_own_schedule(
+    beat_log: Path, infrastructure: Infrastructure
+) -> None:
+    """An object no row names goes (the minimum age is 0 here); the listings area stays."""
+    records.put_object(infrastructure, "books/7/never-committed.jpg", b"x")
+    records.put_object(infrastructure, "listings/L-1/a.jpg", b"x")
+    wait_until(
+        lambda: records.object_keys(infrastructure, "books/") == [],
+        timeout=60,
+        what="the orphan sweep to delete the object",
+    )
+    assert "worker.tasks.sweep_orphans ran in beat" in beat_log.read_text(errors="replace")
+    assert records.object_keys(infrastructure, "listings/") == ["listings/L-1/a.jpg"]
+    assert records.queue_counts(infrastructure) == {"visible": 0, "in_flight": 0}

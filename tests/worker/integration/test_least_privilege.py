@@ -69,14 +69,14 @@ def as_service(
     account: EnforcedAccount,
     app_settings: Callable[..., Settings],
     monkeypatch: pytest.MonkeyPatch,
-) -> Callable[[str], Settings]:
+) -> Callable[..., Settings]:
     """This process's AWS calls sign as `service`'s task role; the database comes from the
     secret (DATABASE_SECRET_ARN), as in ECS."""
 
-    def _become(service: str) -> Settings:
+    def _become(service: str, **overrides: object) -> Settings:
         for name, value in account.credentials[service].items():
             monkeypatch.setenv(name, value)
-        settings = app_settings(database_secret_arn=account.secret_arn)
+        settings = app_settings(database_secret_arn=account.secret_arn, **overrides)
         secret_credentials.cache_clear()
         aws.reset_clients()
         reset_celery_client()
@@ -121,7 +121,7 @@ def _enqueue(account: EnforcedAccount, name: str, data: bytes | None) -> str:
 
 
 def test_the_api_uploads_imports_enqueues_and_checks_deep_health_under_its_role(
-    account: EnforcedAccount, as_service: Callable[[str], Settings]
+    account: EnforcedAccount, as_service: Callable[..., Settings]
 ) -> None:
     as_service("api")
     _put(account, "listings/L-1/a.jpg", _jpeg())
@@ -150,7 +150,7 @@ def test_the_api_uploads_imports_enqueues_and_checks_deep_health_under_its_role(
 @pytest.mark.model
 def test_the_worker_reads_originals_writes_results_and_consumes_under_its_role(
     account: EnforcedAccount,
-    as_service: Callable[[str], Settings],
+    as_service: Callable[..., Settings],
     worker_settings: Settings,
     start_workers: Callable[..., RunningWorker],
     infrastructure: Infrastructure,
@@ -170,6 +170,10 @@ def test_the_worker_reads_originals_writes_results_and_consumes_under_its_role(
     with account.unenforced():
         keys = records.object_keys(infrastructure, "books/")
     assert f"books/{rows[done].book_id}_processed_{done}.png" in keys
+    # The failed job's result key was deleted (there was none to find): allowed, not refused.
+    discarded = [r["message"] for r in records.job_log_records(worker, missing)]
+    assert any("discarded the failed job's result" in message for message in discarded)
+    assert not any("could not discard" in message for message in discarded), discarded
 
     sqs, s3 = account.client("worker", "sqs"), account.client("worker", "s3")
     _denied(lambda: s3.delete_object(Bucket=BUCKET, Key=keys[0]))
@@ -178,26 +182,50 @@ def test_the_worker_reads_originals_writes_results_and_consumes_under_its_role(
 
 
 def test_beat_sweeps_under_its_role(
-    account: EnforcedAccount, as_service: Callable[[str], Settings]
+    account: EnforcedAccount,
+    as_service: Callable[..., Settings],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    settings = as_service("beat")
+    settings = as_service("beat", orphan_object_min_age_seconds=0)
     job_id = records.add_job(status=JobStatus.queue_failed, enqueue_attempts=1)
-    from worker.tasks import sweep_jobs
+    from worker import tasks
+    from worker.orphans import OrphanCursor
 
-    result = sweep_jobs.apply()
+    result = tasks.sweep_jobs.apply()
     assert result.successful(), result.traceback
     assert result.result["republished"] == 1, result.result
     assert result.result["publish_errors"] == 0
     assert records.job(job_id).status is JobStatus.pending
     assert settings.database_secret_arn == account.secret_arn
 
+    # The orphan sweep: it lists books/ and deletes, in one DeleteObjects, what no row names.
+    with account.unenforced():  # what earlier tests of the module left there
+        admin = admin_client(account.endpoint, "s3")
+        for item in admin.list_objects_v2(Bucket=BUCKET, Prefix="books/").get("Contents", []):
+            admin.delete_object(Bucket=BUCKET, Key=item["Key"])
+    named = records.job(job_id)
+    _put(account, f"books/{named.book_id}/photo.jpg", b"named")
+    _put(account, "books/999/stray.jpg", b"orphan")
+    _put(account, "listings/L-9/a.jpg", b"not beat's")
+    monkeypatch.setattr(tasks, "_orphan_cursor", OrphanCursor())
+    swept = tasks.sweep_orphans.apply()
+    assert swept.successful(), swept.traceback
+    assert swept.result == {"examined": 2, "deleted": 1, "kept": 1, "failed": 0}
+    with account.unenforced():
+        remaining = {item["Key"] for item in admin.list_objects_v2(Bucket=BUCKET)["Contents"]}
+    assert f"books/{named.book_id}/photo.jpg" in remaining
+    assert "listings/L-9/a.jpg" in remaining
+    assert "books/999/stray.jpg" not in remaining
+
     sqs, s3 = account.client("beat", "sqs"), account.client("beat", "s3")
     _denied(lambda: sqs.receive_message(QueueUrl=account.queue_url))
     _denied(lambda: s3.put_object(Bucket=BUCKET, Key="books/x.png", Body=b"x"))
+    _denied(lambda: s3.get_object(Bucket=BUCKET, Key=f"books/{named.book_id}/photo.jpg"))
+    _denied(lambda: s3.delete_object(Bucket=BUCKET, Key="listings/L-9/a.jpg"))
 
 
 def test_flower_reads_the_queue_depths_under_its_role(
-    account: EnforcedAccount, as_service: Callable[[str], Settings]
+    account: EnforcedAccount, as_service: Callable[..., Settings]
 ) -> None:
     settings = as_service("flower")
     from worker.monitoring.queue_depths import QueueDepthMonitor

@@ -11,12 +11,15 @@ from collections.abc import Callable
 
 import pytest
 
+from app.failure_reasons import FailureReason
 from app.models import JobStatus
 from app.settings import Settings
+from app.storage import get_storage
 from tests.app_stack import Infrastructure
 from tests.corpus import bad_inputs
 from tests.worker.integration import records
-from worker import tasks
+from worker import job_runner, tasks
+from worker.job_runner import JobContext
 from worker.models import runtime
 from worker.models.null_model import BackdropDistanceMaskModel
 from worker.pipeline import PipelineConfig, process_image_bytes
@@ -134,3 +137,68 @@ def test_permanent_problems_fail_the_job_once_with_a_reason(
     )
     assert failed.result_image_id is None
     assert len(records.images(row.book_id)) == 1
+
+
+# --- a job that fails for good leaves no result object (worker/orphans.py) -------------------
+
+
+def _result_keys(infrastructure: Infrastructure, row: records.JobRow) -> list[str]:
+    return records.object_keys(infrastructure, f"books/{row.book_id}_processed_")
+
+
+@pytest.mark.parametrize(
+    ("attempt_count", "outcome"),
+    [
+        pytest.param(1, {"status": "failed", "reason": "source_object_missing"}, id="failed"),
+        pytest.param(3, {"status": "exhausted"}, id="claimed-too-often"),
+    ],
+)
+def test_a_job_that_fails_for_good_deletes_the_result_an_earlier_run_stored(
+    settings: Settings, infrastructure: Infrastructure, attempt_count: int, outcome: dict[str, str]
+) -> None:
+    """An earlier run stored the PNG and died, or met an outage, before recording it; the run
+    that fails the job (its photo gone since, or the job claimed MAX_PROCESSING_ATTEMPTS times)
+    deletes it."""
+    job_id = records.add_job(status=JobStatus.pending, attempt_count=attempt_count)
+    row = records.job(job_id)
+    records.put_object(infrastructure, f"books/{row.book_id}_processed_{row.id}.png", b"png")
+
+    assert _run(row) == {"job_id": str(row.id)} | outcome
+    assert records.job(row.id).status is JobStatus.failed
+    assert _result_keys(infrastructure, row) == []
+
+
+def test_a_failure_after_the_result_was_recorded_keeps_the_result(
+    settings: Settings, infrastructure: Infrastructure
+) -> None:
+    """The task's last word (a soft time limit, an unexpected error) can come after the result's
+    commit: the job stays completed, and its result with it."""
+    row = _pending_job(infrastructure, PHOTO)
+    _run(row)
+    context = JobContext(row.id, row.book_id, row.source_image_id)
+    for reason in (FailureReason.timeout, FailureReason.database_unavailable_retries_exhausted):
+        job_runner.fail_best_effort(context, reason, storage=get_storage())
+
+    assert records.job(row.id).status is JobStatus.completed
+    assert _result_keys(infrastructure, row) == [f"books/{row.book_id}_processed_{row.id}.png"]
+
+
+@pytest.mark.parametrize(
+    ("status", "kept"),
+    [(JobStatus.failed, False), (JobStatus.completed, True)],
+    ids=["failed-elsewhere", "completed-elsewhere"],
+)
+def test_a_result_stored_after_its_job_finished_elsewhere(
+    settings: Settings, infrastructure: Infrastructure, status: JobStatus, kept: bool
+) -> None:
+    """A run whose job was finished by another meanwhile stores its PNG, finds the job no longer
+    its own, and records nothing: the PNG goes if the job failed, and stays if it completed
+    (the other run wrote the same key, and its row names it)."""
+    row = records.job(records.add_job(status=status))
+    context = JobContext(row.id, row.book_id, row.source_image_id)
+    result = process_image_bytes(
+        PHOTO, models=[BackdropDistanceMaskModel()], config=PipelineConfig.from_settings(settings)
+    )
+
+    assert job_runner.store(context, storage=get_storage(), result=result) is None
+    assert len(_result_keys(infrastructure, row)) == int(kept)

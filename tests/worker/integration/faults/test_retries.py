@@ -1,14 +1,18 @@
 """A job's retries are its own and budgeted by time: a busy look leaves the next job its whole
-budget, and past the budget a job fails with its reason. Every AWS call of the worker goes
-through one proxy, whose fault hits S3's GetObject only."""
+budget, and past the budget a job fails with its reason, leaving no result object behind. Every
+AWS call of the worker goes through one proxy, whose fault hits S3's GetObject only; the
+database fails a job's result transactions through a row lock the test holds."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from app.celery_client import send_process_image
+from app.db import session_scope
+from app.enqueue import queue_image_processing
 from app.models import JobStatus
 from app.settings import Settings
 from tests.app_stack import Infrastructure
@@ -93,4 +97,65 @@ def test_past_its_budget_a_job_fails_with_its_reason(
     assert len(aws_proxy.entries("http_error GetObject")) >= 4  # it did retry meanwhile
     retried_for = [r for r in records.job_log_records(worker, job) if "retried for" in r["message"]]
     assert retried_for, "the failure names how long the job retried"
+    assert worker.alive()
+
+
+def test_past_its_budget_a_job_whose_result_was_never_recorded_leaves_no_result(
+    worker_settings: Settings,
+    database_url: str,
+    infrastructure: Infrastructure,
+    start_workers: Callable[..., RunningWorker],
+) -> None:
+    """Every run stores its PNG, then its result transaction fails: the test holds the book's
+    row lock, which the transaction needs, so Postgres cancels the worker's statement at its
+    timeout, as a lock held by a long migration would. Past the budget the job fails
+    `database_unavailable_retries_exhausted`, and the PNG the runs stored is deleted."""
+    worker = start_workers(
+        worker_settings,
+        RETRY_BUDGET_SECONDS="6",
+        DATABASE_STATEMENT_TIMEOUT_SECONDS="1",
+        **QUICK_RETRIES,
+    )
+    book_id, image_id = records.add_book_with_image(s3_key_name="photo.jpg")
+    records.put_object(infrastructure, f"books/{book_id}/photo.jpg", jpeg())
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as holder:
+            # NO KEY UPDATE: the worker's `FOR UPDATE` of the book waits on it, while inserting
+            # a job (a foreign-key check, KEY SHARE) does not.
+            holder.execute(
+                text("SELECT id FROM books WHERE id = :id FOR NO KEY UPDATE"), {"id": book_id}
+            )
+            with session_scope() as session:
+                job = str(
+                    queue_image_processing(session=session, book_id=book_id, image_id=image_id).id
+                )
+            result = f"books/{book_id}_processed_{job}.png"
+            wait_until(
+                lambda: (
+                    records.object_keys(infrastructure, f"books/{book_id}_processed_") == [result]
+                ),
+                timeout=60,
+                what="a run to store the result PNG",
+                processes=(worker.process,),
+                interval=0.1,
+            )
+            row = records.wait_for_jobs([job], worker=worker, timeout=90)[job]
+            holder.rollback()
+    finally:
+        engine.dispose()
+
+    assert (row.status, row.failure_reason) == (
+        JobStatus.failed,
+        "database_unavailable_retries_exhausted",
+    )
+    retried = [r for r in records.job_log_records(worker, job) if "will retry" in r["message"]]
+    assert retried, "the job did retry meanwhile"
+    wait_until(
+        lambda: records.object_keys(infrastructure, f"books/{book_id}_processed_") == [],
+        timeout=15,
+        what="the failed job's result PNG to be deleted",
+    )
+    assert records.object_keys(infrastructure, "books/") == [f"books/{book_id}/photo.jpg"]
+    assert [image.s3_key for image in records.images(book_id)] == [f"{book_id}/photo.jpg"]
     assert worker.alive()
