@@ -14,7 +14,7 @@ from contextlib import suppress
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from app.enqueue import queue_image_processing
+from app.enqueue import commit_job, publish_committed
 from app.errors import not_found
 from app.image_order import add_image
 from app.image_types import ImageType
@@ -74,24 +74,44 @@ def upload_image(
     image_type: ImageType,
     is_primary: bool,
 ) -> tuple[BookImage, ImageProcessingJob | None]:
-    """Store the bytes, add the image row, and queue processing when it is the primary image."""
+    """Store the bytes, add the image row, and queue processing when it is the primary image.
+
+    No transaction is open while S3 or SQS is called: the book is looked up and that read
+    ended before the upload, so a hung S3 holds no pooled connection. Until the image row
+    (and a primary image's job) is committed, any failure deletes the object again; past the
+    commit the row owns it. What a process that died in between leaves, the orphan sweep
+    removes a day later (worker/orphans.py).
+    """
     get_book(session=session, book_id=book_id)  # 404 before anything is stored
+    session.commit()  # the read's transaction ends here: none is open across the upload
     key = f"{book_id}/{uuid.uuid4().hex}{image_type.extension}"
     storage.put(key, data, content_type=image_type.content_type)
     try:
         image = add_image(session=session, book_id=book_id, s3_key=key, is_primary=is_primary)
+        if is_primary:
+            # The image row and its pending job are committed together.
+            job, created = commit_job(session=session, book_id=book_id, image_id=image.id)
+        else:
+            session.commit()
     except BaseException:
-        session.rollback()
-        with suppress(StorageError):
-            storage.delete(key)  # no row points at it
+        _forget_object(session=session, storage=storage, key=key)
         raise
     logger.info("book %s: image %s stored at %s", book_id, image.id, key)
     if not is_primary:
-        session.commit()
         return image, None
-    # The image row and its pending job are committed together.
-    job = queue_image_processing(session=session, book_id=book_id, image_id=image.id)
+    if created:
+        publish_committed(session=session, job=job)
     return image, job
+
+
+def _forget_object(*, session: Session, storage: Storage, key: str) -> None:
+    """The upload's rows were not committed: roll back and delete the object no row points at."""
+    with suppress(Exception):  # the connection may be gone; the object must go regardless
+        session.rollback()
+    try:
+        storage.delete(key)
+    except StorageError as error:
+        logger.warning("object %s has no row and could not be deleted (%s)", key, error)
 
 
 def require_image(*, session: Session, book_id: int, image_id: int) -> None:

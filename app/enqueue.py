@@ -26,13 +26,26 @@ def queue_image_processing(*, session: Session, book_id: int, image_id: int) -> 
 
     Commits the session (with whatever the caller added before, such as the image row).
     """
+    job, created = commit_job(session=session, book_id=book_id, image_id=image_id)
+    if created:
+        publish_committed(session=session, job=job)
+    return job
+
+
+def commit_job(*, session: Session, book_id: int, image_id: int) -> tuple[ImageProcessingJob, bool]:
+    """queue_image_processing's first half: the job inserted and committed with whatever the
+    session holds (True), or the image's active job (False). Nothing is published yet."""
     job, created = create_job(session=session, book_id=book_id, image_id=image_id)
     # Committed before publishing: a worker that gets the message at once must find the row.
     session.commit()
-    if created:
-        publish_job(job)
-        session.commit()
-    return job
+    return job, created
+
+
+def publish_committed(*, session: Session, job: ImageProcessingJob) -> None:
+    """queue_image_processing's second half: publish the committed job, then record the
+    attempt (no transaction is open while the broker is called)."""
+    publish_job(job)
+    session.commit()
 
 
 def publish_job(job: ImageProcessingJob) -> bool:

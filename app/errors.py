@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError as DatabaseOperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.storage import StorageError, TransientStorageError
@@ -24,6 +25,11 @@ class ErrorBody(BaseModel):
     details: list[dict[str, Any]] | None = None
 
 
+# What a 503 asks the client to wait before trying again (Retry-After): long enough for a
+# blip to pass, short against the sweep's and the worker's own retries.
+RETRY_AFTER_SECONDS = 10
+
+
 class ApiError(Exception):
     """Raised by routes and services; rendered as ErrorBody with this status and code."""
 
@@ -32,6 +38,11 @@ class ApiError(Exception):
         self.status_code = status_code
         self.code = code
         self.message = message
+
+
+def unavailable(code: str, message: str) -> ApiError:
+    """A 503: a dependency is down or the API is full; retry after RETRY_AFTER_SECONDS."""
+    return ApiError(503, code, message)
 
 
 def not_found(kind: str, identifier: object) -> ApiError:
@@ -51,7 +62,8 @@ _HTTP_CODES = {
 
 def error_response(status_code: int, code: str, message: str, **extra: Any) -> JSONResponse:
     body = ErrorBody(code=code, message=message, **extra).model_dump(exclude_none=True)
-    return JSONResponse(status_code=status_code, content=body)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status_code == 503 else None
+    return JSONResponse(status_code=status_code, content=body, headers=headers)
 
 
 def error_responses(*status_codes: int) -> dict[int | str, dict[str, Any]]:
@@ -106,6 +118,11 @@ async def _database_unavailable(request: Request, error: Exception) -> JSONRespo
     return error_response(503, "database_unavailable", "the database is unavailable; retry")
 
 
+async def _pool_exhausted(request: Request, _error: Exception) -> JSONResponse:
+    logger.error("%s %s: no database connection free in time", request.method, request.url.path)
+    return error_response(503, "database_busy", "every database connection is in use; retry")
+
+
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
     logger.exception("%s %s: unhandled error", request.method, request.url.path)
     return error_response(500, "internal_error", "an unexpected error occurred")
@@ -118,4 +135,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(TransientStorageError, _transient_storage_error)
     app.add_exception_handler(StorageError, _storage_error)
     app.add_exception_handler(DatabaseOperationalError, _database_unavailable)
+    app.add_exception_handler(PoolTimeoutError, _pool_exhausted)
     app.add_exception_handler(Exception, _unexpected)

@@ -12,6 +12,7 @@ sqs:GetQueueAttributes on the queue and its DLQ.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +21,7 @@ from sqlalchemy import text
 
 from app.aws import aws_client
 from app.db import get_engine
+from app.models import utc_now
 from app.settings import Settings, get_settings
 from app.storage import get_storage
 
@@ -27,6 +29,8 @@ logger = logging.getLogger(__name__)
 
 # A failure of these makes the API unhealthy; of any other check, degraded.
 CRITICAL_CHECKS = frozenset({"database", "bucket"})
+# How long one deep health report answers every caller.
+DEEP_HEALTH_CACHE_SECONDS = 5.0
 QUEUE_ATTRIBUTES = (
     "ApproximateNumberOfMessages",
     "ApproximateNumberOfMessagesNotVisible",
@@ -142,3 +146,34 @@ def deep_health(settings: Settings | None = None) -> dict[str, Any]:
     checks = {name: _run_check(name, check, settings) for name, check in CHECKS.items()}
     status, failing = overall_status(checks)
     return {"status": status, "failing": failing, "checks": checks}
+
+
+class CachedReport:
+    """One report shared by every caller for `ttl` seconds: a burst of calls, or a dashboard
+    polling each second, costs one round of checks (five calls to four services) per `ttl`.
+    Callers that arrive while it is being made wait for it instead of making their own. A
+    report made under other settings (tests change them) is never served."""
+
+    def __init__(self, make: Callable[[Settings], dict[str, Any]], *, ttl: float) -> None:
+        self._make = make
+        self._ttl = ttl
+        self._lock = threading.Lock()
+        self._report: dict[str, Any] | None = None
+        self._settings: Settings | None = None
+        self._made_at = 0.0
+
+    def get(self, settings: Settings) -> dict[str, Any]:
+        with self._lock:
+            fresh = time.monotonic() - self._made_at < self._ttl
+            if self._report is None or self._settings is not settings or not fresh:
+                self._report = {**self._make(settings), "checked_at": utc_now().isoformat()}
+                self._settings, self._made_at = settings, time.monotonic()
+            return self._report
+
+
+_deep_health_cache = CachedReport(deep_health, ttl=DEEP_HEALTH_CACHE_SECONDS)
+
+
+def cached_deep_health(settings: Settings | None = None) -> dict[str, Any]:
+    """deep_health, at most DEEP_HEALTH_CACHE_SECONDS old (`checked_at` says when it ran)."""
+    return _deep_health_cache.get(settings or get_settings())

@@ -7,6 +7,7 @@ import. Objects are copied server-side; rows are created in the listing's order.
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -14,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.catalog import get_book, has_primary_image
-from app.enqueue import queue_image_processing
+from app.enqueue import commit_job, publish_committed
 from app.errors import ApiError
 from app.image_order import add_image, lock_book
 from app.models import BookImage, ImageProcessingJob
@@ -76,10 +77,11 @@ def import_listing(
     files: list[str] | None = None,
 ) -> ImportOutcome:
     get_book(session=session, book_id=book_id)
-    keys = listing_keys(listings=listings, listing_id=listing_id, files=files)
     existing = set(
         session.scalars(select(BookImage.s3_key).where(BookImage.book_id == book_id)).all()
     )
+    session.commit()  # no transaction is open while S3 lists and copies
+    keys = listing_keys(listings=listings, listing_id=listing_id, files=files)
     outcome = ImportOutcome()
     copied: list[str] = []
     for source_key in keys:
@@ -97,19 +99,16 @@ def import_listing(
     if not copied:
         session.rollback()
         return outcome
-    lock_book(session=session, book_id=book_id)
-    make_primary = not has_primary_image(session=session, book_id=book_id)
-    for position, dest_key in enumerate(copied):
-        outcome.images.append(
-            add_image(
-                session=session,
-                book_id=book_id,
-                s3_key=dest_key,
-                is_primary=make_primary and position == 0,
-            )
+    try:
+        outcome.images = _add_rows(session=session, book_id=book_id, keys=copied)
+        outcome.job, created = commit_job(
+            session=session, book_id=book_id, image_id=outcome.images[0].id
         )
-    first = outcome.images[0]
-    outcome.job = queue_image_processing(session=session, book_id=book_id, image_id=first.id)
+    except BaseException:
+        _forget_copies(session=session, images=images, keys=copied)
+        raise
+    if created:
+        publish_committed(session=session, job=outcome.job)
     logger.info(
         "book %s: imported %d of %d objects of listing %s; job %s",
         book_id,
@@ -119,3 +118,26 @@ def import_listing(
         outcome.job.id,
     )
     return outcome
+
+
+def _add_rows(*, session: Session, book_id: int, keys: list[str]) -> list[BookImage]:
+    """A row for each copy, under the book lock; the first is primary if the book has none."""
+    lock_book(session=session, book_id=book_id)
+    make_primary = not has_primary_image(session=session, book_id=book_id)
+    return [
+        add_image(
+            session=session, book_id=book_id, s3_key=key, is_primary=make_primary and position == 0
+        )
+        for position, key in enumerate(keys)
+    ]
+
+
+def _forget_copies(*, session: Session, images: Storage, keys: list[str]) -> None:
+    """The copies' rows were not committed: roll back and delete what no row points at."""
+    with suppress(Exception):  # the connection may be gone; the copies must go regardless
+        session.rollback()
+    for key in keys:
+        try:
+            images.delete(key)
+        except StorageError as error:
+            logger.warning("copy %s has no row and could not be deleted (%s)", key, error)

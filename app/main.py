@@ -13,11 +13,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app.access import ApiKeyGate, configured_api_key
 from app.api import books, health, images, imports, jobs
-from app.api.deps import configured_api_key
 from app.celery_client import reset_celery_client
 from app.db import dispose_engine
 from app.errors import install_error_handlers
+from app.headers import SecurityHeaders
 from app.limits import BodySizeLimit
 from app.logging_setup import configure_logging
 from app.settings import Settings, get_settings
@@ -63,7 +64,10 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    # Outermost last: the headers on every answer, the key before the body, the body bounded.
     app.add_middleware(BodySizeLimit)
+    app.add_middleware(ApiKeyGate)
+    app.add_middleware(SecurityHeaders)
     for router in (books.router, images.router, imports.router, jobs.router, health.router):
         app.include_router(router)
     return app

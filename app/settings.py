@@ -108,7 +108,18 @@ class Settings(BaseSettings):
     # Required by the API unless ENVIRONMENT=local (checked when the API starts,
     # so the worker and beat need no key).
     api_key: SecretStr | None = None
+    # Every body is counted while it streams and refused past its limit (app/limits.py): an
+    # upload's at MAX_UPLOAD_BYTES, any other (JSON: a book, an import's file list) at this.
     max_upload_bytes: int = 25 * 1024 * 1024
+    max_json_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Outside ENVIRONMENT=local every route but liveness and readiness needs X-API-Key
+    # (app/access.py); true opens the catalogue's reads (GET /books/{id}) and nothing else.
+    public_catalogue_reads: bool = False
+    # Uploads in progress at once in one API process, on threads of their own (each holds up to
+    # MAX_UPLOAD_BYTES in memory); one more waits this long for a slot, then gets 503. Reads
+    # and other routes keep the rest of the thread pool whatever the uploads wait on.
+    api_upload_slots: int = Field(default=16, ge=1)
+    api_upload_admission_seconds: float = Field(default=5.0, gt=0)
 
     # --- worker ---------------------------------------------------------------
     # Pool processes per worker container, and onnxruntime intra-op threads per process
@@ -136,12 +147,17 @@ class Settings(BaseSettings):
     aws_connect_timeout_seconds: float = Field(default=2.0, gt=0)
     # Per socket read, not per call: a 25 MB GetObject streams in many reads.
     aws_read_timeout_seconds: float = Field(default=5.0, gt=0)
-    # botocore's standard retry mode: attempts in all, jittered backoff between them.
-    aws_max_attempts: int = Field(default=3, ge=1)
+    # botocore's standard retry mode: attempts in all, jittered backoff between them. Two ride
+    # out a lone 5xx or reset and keep a call to a hung service near 2 x 5 s, inside the API's
+    # 15 s bound; what fails twice is retried by its caller (the worker's budget, the sweep,
+    # the API's client after Retry-After).
+    aws_max_attempts: int = Field(default=2, ge=1)
     database_connect_timeout_seconds: int = Field(default=5, ge=1)
     # Postgres cancels a statement after this; the client gives up on a connection that has
-    # not answered for this plus a margin (app/db.py).
-    database_statement_timeout_seconds: float = Field(default=10.0, gt=0)
+    # not answered for this plus a margin (app/db.py). Every statement the fleet runs takes
+    # milliseconds; 5 s keeps an API request that meets a hung database (a pool ping, then a
+    # new connection's connect timeout) inside its 15 s bound.
+    database_statement_timeout_seconds: float = Field(default=5.0, gt=0)
     events_bus_connect_timeout_seconds: float = Field(default=2.0, gt=0)
     events_bus_timeout_seconds: float = Field(default=5.0, gt=0)
 

@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from app.api.deps import ApiKeyRequired, SettingsDep
 from app.api.schemas import DeepHealth, Liveness, Readiness, SystemInfo
 from app.errors import error_responses
-from app.health import deep_health, readiness
+from app.health import cached_deep_health, readiness
 from app.system_info import system_info
 
 router = APIRouter(tags=["health"])
@@ -33,11 +33,16 @@ def ready(settings: SettingsDep) -> JSONResponse:
 @router.get(
     "/health/deep",
     response_model=DeepHealth,
-    responses={503: {"model": DeepHealth, "description": "Unhealthy"}},
+    dependencies=[ApiKeyRequired],
+    responses={
+        503: {"model": DeepHealth, "description": "Unhealthy"},
+        **error_responses(401),
+    },
 )
 def deep(settings: SettingsDep) -> JSONResponse:
-    """Database, bucket, queue and dead-letter queue counts, event bus; 503 when unhealthy."""
-    return _answer(DeepHealth.model_validate(deep_health(settings)))
+    """Database, bucket, queue and dead-letter queue counts, event bus; 503 when unhealthy.
+    Needs the key (it names the bucket and queues); one report serves every caller for 5 s."""
+    return _answer(DeepHealth.model_validate(cached_deep_health(settings)))
 
 
 def _answer(report: Readiness | DeepHealth) -> JSONResponse:

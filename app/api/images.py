@@ -1,9 +1,10 @@
 """Images of a book: upload one (primary uploads queue processing), re-queue processing.
 
 Both routes enqueue, so both are on the hot path. Each is `async def` and hands all of its
-blocking work (the upload's file, S3, the database, the broker) to the thread pool at once:
-a plain `def` route takes two hand-overs (the route, then the check of its response), and
-under load each costs CPU (docs/performance.md, "Load").
+blocking work (the upload's file, S3, the database, the broker) to a thread at once: a plain
+`def` route takes two hand-overs (the route, then the check of its response), and under load
+each costs CPU (docs/performance.md, "Load"). Uploads run on threads of their own, a bounded
+number (app/api/admission.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from fastapi import APIRouter, File, Form, UploadFile
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from app.api.admission import run_upload
 from app.api.deps import ApiKeyRequired, BookId, ImageId, SessionDep, SettingsDep, StorageDep
 from app.api.schemas import JobOut, UploadResult
 from app.api.serialize import image_out, job_out
@@ -51,7 +53,7 @@ async def upload(
     settings: SettingsDep,
     is_primary: Annotated[bool, Form(description="Primary images are processed")] = False,
 ) -> UploadResult:
-    return await run_in_threadpool(
+    return await run_upload(
         _upload,
         book_id=book_id,
         file=file,

@@ -125,6 +125,8 @@ class DeepHealth(BaseModel):
     status: Literal["ok", "degraded", "unhealthy"]
     failing: list[str]
     checks: dict[str, dict[str, Any]]
+    # When the checks ran: one report answers every caller for a few seconds.
+    checked_at: str | None = None
 
 
 class SystemInfo(BaseModel):

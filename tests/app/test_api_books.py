@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from app.api import deps
+from app import access
 from app.db import session_scope
 from app.models import Book
 from tests.app_stack import API_KEY
@@ -48,19 +48,27 @@ def test_key_is_compared_in_constant_time(
         compared.append((given, expected))
         return real_compare_digest(given, expected)
 
-    monkeypatch.setattr(deps.hmac, "compare_digest", _spy)
+    monkeypatch.setattr(access.hmac, "compare_digest", _spy)
     assert client.post("/books", json={"title": "Dune"}).status_code == 201
     assert (
         client.post("/books", json={"title": "Dune"}, headers={"X-API-Key": "no"}).status_code
         == 401
     )
-    assert compared == [(API_KEY.encode(), API_KEY.encode()), (b"no", API_KEY.encode())]
+    # The gate before the body, then the route's own check; a wrong key stops at the gate.
+    expected = API_KEY.encode()
+    assert compared == [(expected, expected), (expected, expected), (b"no", expected)]
 
 
-def test_reads_need_no_key(client: TestClient) -> None:
+def test_reads_need_the_key_unless_catalogue_reads_are_public(
+    client: TestClient, app_settings
+) -> None:
     book = client.post("/books", json={"title": "Dune"}).json()
     client.headers.pop("X-API-Key")
+    response = client.get(f"/books/{book['id']}")
+    assert (response.status_code, response.json()["code"]) == (401, "invalid_api_key")
+    app_settings(public_catalogue_reads=True)
     assert client.get(f"/books/{book['id']}").status_code == 200
+    assert client.get(f"/books/{book['id']}/jobs").status_code == 401
 
 
 def test_local_environment_without_a_key_is_open(app_settings) -> None:

@@ -25,7 +25,7 @@ def test_liveness_does_no_io(app_settings: Callable[..., Settings]) -> None:
     app_settings(database_url="postgresql://nobody@127.0.0.1:1/none", aws_endpoint_url=dead)
     from app.main import app
 
-    with TestClient(app) as client:
+    with TestClient(app, headers={"X-API-Key": API_KEY}) as client:
         assert client.get("/health").json() == {"status": "ok"}
 
 
@@ -40,7 +40,7 @@ def test_readiness_is_503_without_the_database(app_settings: Callable[..., Setti
     app_settings(database_url=f"postgresql://postgres@127.0.0.1:{servers.free_port()}/x")
     from app.main import app
 
-    with TestClient(app) as client:
+    with TestClient(app, headers={"X-API-Key": API_KEY}) as client:
         response = client.get("/health/ready")
     assert response.status_code == 503
     assert response.json()["status"] == "unhealthy"
@@ -95,7 +95,7 @@ def test_database_down_is_unhealthy_and_named(app_settings: Callable[..., Settin
     app_settings(database_url=f"postgresql://postgres@127.0.0.1:{servers.free_port()}/x")
     from app.main import app
 
-    with TestClient(app) as client:
+    with TestClient(app, headers={"X-API-Key": API_KEY}) as client:
         response = client.get("/health/deep")
     assert response.status_code == 503
     assert response.json()["status"] == "unhealthy"
@@ -111,7 +111,7 @@ def test_missing_queue_and_dead_event_bus_are_degraded(
     )
     from app.main import app
 
-    with TestClient(app) as client:
+    with TestClient(app, headers={"X-API-Key": API_KEY}) as client:
         report = client.get("/health/deep").json()
     assert report["status"] == "degraded"
     assert report["failing"] == ["queue", "event_bus"]
@@ -121,7 +121,7 @@ def test_event_bus_is_pinged_when_configured(app_settings: Callable[..., Setting
     app_settings(events_broker_url=servers.REDIS_URL)
     from app.main import app
 
-    with TestClient(app) as client:
+    with TestClient(app, headers={"X-API-Key": API_KEY}) as client:
         checks = client.get("/health/deep").json()["checks"]
     # Redis is one of the servers every test machine runs (.ci/services starts it if down).
     assert checks["event_bus"]["status"] == "ok", checks["event_bus"]

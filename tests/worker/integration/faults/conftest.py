@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
 
-from app.migrate import upgrade
-from app.settings import Settings
-from devtools.local_aws import create_local_infrastructure
-from tests import servers
-from tests.app_stack import API_KEY, Infrastructure
-from tests.conftest import AWS_TEST_ENV
+from tests.faults.environment import POSTGRES_PORT, stack_servers
 from tests.faults.proxy import FaultProxy
 from tests.servers import REDIS_URL
 from tests.worker.integration.faults.stack import (
@@ -25,7 +18,6 @@ from tests.worker.integration.faults.stack import (
     stop_stack,
 )
 
-POSTGRES_PORT = 5432
 REDIS_PORT = int(REDIS_URL.rsplit(":", 1)[1].split("/")[0])
 
 
@@ -36,7 +28,6 @@ def fault_stack(
     """The worker, beat and the API behind four proxies, shared by a module's tests, so that
     one worker process lives through all of its faults."""
     logs = tmp_path_factory.mktemp("fault-stack")
-    suffix = uuid.uuid4().hex[:8]
     moto_port = int(moto_endpoint.rsplit(":", 1)[1])
     proxies = Proxies(
         sqs=FaultProxy(moto_port, name="sqs", http=True).start(),
@@ -44,45 +35,18 @@ def fault_stack(
         postgres=FaultProxy(POSTGRES_PORT, name="postgres").start(),
         bus=FaultProxy(REDIS_PORT, name="bus").start(),
     )
-    with servers.postgres_database() as database_url, pytest.MonkeyPatch.context() as env:
-        engine = create_engine(database_url)
-        with engine.begin() as connection:
-            upgrade(connection=connection)
-        engine.dispose()
-        test_env = {
-            **AWS_TEST_ENV,
-            **SCALED_SETTINGS,
-            "ENVIRONMENT": "test",
-            "API_KEY": API_KEY,
-            "DATABASE_URL": database_url,
-            "AWS_ENDPOINT_URL": moto_endpoint,
-            "AWS_REGION": "us-east-1",
-            "IMAGES_BUCKET": f"faults-{suffix}",
-            "IMAGE_PROCESSING_QUEUE_NAME": f"faults-{suffix}",
-            "STORAGE_BACKEND": "s3",
-            "BROKER_URL": "sqs://",
-            "MODEL_CHAIN": "u2netp,u2net",
-            "U2NET_HOME": str(model_home),
-            "LOG_FORMAT": "text",
-        }
-        for name, value in test_env.items():
-            env.setenv(name, value)
-        for name in ("AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_S3", "EVENTS_BROKER_URL"):
-            env.delenv(name, raising=False)
-        settings = Settings()
-        made = create_local_infrastructure(settings)
-        infrastructure = Infrastructure(
-            moto_endpoint,
-            settings.images_bucket,
-            settings.image_processing_queue_name,
-            made["queue_url"],
-            made["dlq_url"],
-        )
+    with stack_servers(
+        moto_endpoint,
+        name="faults",
+        **SCALED_SETTINGS,
+        MODEL_CHAIN="u2netp,u2net",
+        U2NET_HOME=str(model_home),
+    ) as made:
         stack = start_stack(
-            settings=settings,
-            infrastructure=infrastructure,
+            settings=made.settings,
+            infrastructure=made.infrastructure,
             proxies=proxies,
-            database_url=database_url,
+            database_url=made.database_url,
             logs=logs,
         )
         try:
