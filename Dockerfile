@@ -85,7 +85,7 @@ LABEL org.opencontainers.image.revision=${BUILD_COMMIT}
 USER 10001:10001
 EXPOSE 8000
 # The check of the process type the container runs (docker/healthcheck.sh); for the api:
-# ready while its database answers (app/healthcheck.py).
+# liveness (app/healthcheck.py), readiness being the load balancer's check.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["image-processor-healthcheck"]
 CMD ["api"]

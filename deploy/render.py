@@ -9,8 +9,9 @@ same placeholders for every deploy, from the values terraform publishes in SSM
     aws ecs register-task-definition --cli-input-json file://worker.json
 
 Before printing, the result is checked the way ECS would check it, offline: botocore's own
-RegisterTaskDefinition input model (types, unknown keys, required members, enums) and the
-table of CPU/memory pairs Fargate accepts. Any problem exits non-zero and prints nothing.
+RegisterTaskDefinition input model (types, unknown keys, required members, enums), the table
+of CPU/memory pairs Fargate accepts, and a worker's stopTimeout against its TASK_TIME_LIMIT.
+Any problem exits non-zero and prints nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from pathlib import Path
 from typing import Any
 
 ECS_DIR = Path(__file__).resolve().parent / "ecs"
+# app/time_limits.py's SHUTDOWN_MARGIN (a test keeps them equal; this script imports only
+# botocore): after the hard limit, the ack, the pool's exit and Celery's shutdown.
+SHUTDOWN_MARGIN_SECONDS = 10
 SERVICES = ("worker", "beat", "flower", "api")
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -121,8 +125,38 @@ def fargate_errors(task_definition: dict[str, Any]) -> list[str]:
     return errors
 
 
+def shutdown_errors(task_definition: dict[str, Any]) -> list[str]:
+    """A worker container must outlive its longest task: on SIGTERM Celery lets the running
+    task finish (it ends at TASK_TIME_LIMIT at the latest), then acknowledges it and exits, all
+    before ECS's SIGKILL at stopTimeout (app/time_limits.py has the same rule for settings)."""
+    errors = []
+    for container in task_definition.get("containerDefinitions", []):
+        if container.get("command") != ["worker"]:
+            continue
+        environment = {
+            item.get("name"): item.get("value") for item in container.get("environment", [])
+        }
+        hard_limit = str(environment.get("TASK_TIME_LIMIT", ""))
+        if not hard_limit.isdigit():
+            errors.append(f"{container.get('name')}: TASK_TIME_LIMIT must be a number of seconds")
+            continue
+        needed = int(hard_limit) + SHUTDOWN_MARGIN_SECONDS
+        stop_timeout = container.get("stopTimeout", 30)
+        if stop_timeout < needed:
+            errors.append(
+                f"{container.get('name')}: stopTimeout {stop_timeout} s is below TASK_TIME_LIMIT "
+                f"{hard_limit} s + {SHUTDOWN_MARGIN_SECONDS} s to acknowledge and exit: ECS would "
+                "kill a task still running and its message would wait out the visibility timeout"
+            )
+    return errors
+
+
 def problems(task_definition: dict[str, Any]) -> list[str]:
-    return model_errors(task_definition) + fargate_errors(task_definition)
+    return (
+        model_errors(task_definition)
+        + fargate_errors(task_definition)
+        + shutdown_errors(task_definition)
+    )
 
 
 def load_template(service: str) -> str:

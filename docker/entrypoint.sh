@@ -11,7 +11,10 @@ printf '%s\n' "$process" >/tmp/image-processor.process
 
 case "$process" in
   api)
-    exec uvicorn app.main:app --host 0.0.0.0 --port 8000 "$@" ;;
+    # Keep-alive outlasts the load balancer's 60 s idle timeout (terraform/alb.tf): the balancer
+    # must be the one to close an idle connection, or it may send a request down one uvicorn
+    # is closing at that moment, and the client gets a 502.
+    exec uvicorn app.main:app --host 0.0.0.0 --port 8000 --timeout-keep-alive 65 "$@" ;;
   worker)
     # Pool size and threads come from WORKER_CONCURRENCY and ORT_INTRA_OP_THREADS.
     exec celery -A worker.celery_app worker --loglevel=INFO "$@" ;;

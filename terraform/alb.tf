@@ -13,6 +13,9 @@ resource "aws_lb" "api" {
   security_groups            = [aws_security_group.alb.id]
   subnets                    = aws_subnet.public[*].id
   drop_invalid_header_fields = true
+  # Below uvicorn's keep-alive (65 s, docker/entrypoint.sh): the balancer closes idle
+  # connections first.
+  idle_timeout = 60
 }
 
 resource "aws_lb_target_group" "api" {
@@ -25,8 +28,11 @@ resource "aws_lb_target_group" "api" {
   # Fast enough for rolling deploys; uvicorn finishes in-flight requests on SIGTERM.
   deregistration_delay = 30
 
+  # Readiness: a task whose database does not answer gets no requests. The container's own
+  # check is liveness (app/healthcheck.py): a database failover must not have ECS replace every
+  # API task at once.
   health_check {
-    path                = "/health"
+    path                = "/health/ready"
     matcher             = "200"
     interval            = 15
     healthy_threshold   = 2

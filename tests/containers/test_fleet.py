@@ -58,13 +58,6 @@ class Fleet:
         ]
 
 
-def _answers(url: str, auth: tuple[str, str] | None = None) -> bool:
-    try:
-        return httpx.get(url, auth=auth, timeout=5).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 @pytest.fixture(scope="module")
 def fleet(images: dict[str, str], account: LocalAccount) -> Iterator[Fleet]:
     for port in (8000, 5555):
@@ -233,10 +226,16 @@ def test_a_beat_stuck_for_ten_minutes_fails_its_health_checks(fleet: Fleet) -> N
         _signal_all(beat, signal.SIGCONT)
 
 
-def test_the_api_with_its_database_gone_fails_its_health_checks(fleet: Fleet) -> None:
+def test_the_api_with_its_database_gone_is_alive_and_not_ready(fleet: Fleet) -> None:
+    """The container check is liveness: a database outage must not have ECS replace every API
+    task. Readiness, the load balancer's check, says 503; a frozen API fails its check."""
     api = fleet.containers["api"]
     with psycopg.connect(servers.POSTGRES_ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE "{fleet.account.database_name}" WITH (FORCE)')
-    assert healthchecks.passes(fleet.checks("api"), api) == {}
-    # Liveness, which the load balancer probes, still answers: the process is up.
-    assert _answers(f"{API_URL}/health")
+    assert healthchecks.failures(fleet.checks("api"), api) == {}
+    assert httpx.get(f"{API_URL}/health/ready", timeout=30).status_code == 503
+    _signal_all(api, signal.SIGSTOP)
+    try:
+        assert healthchecks.passes(fleet.checks("api"), api) == {}
+    finally:
+        _signal_all(api, signal.SIGCONT)
