@@ -84,11 +84,14 @@ def test_beat_sweeps_in_its_own_process_and_leaves_an_idle_queue_empty(
 def test_beat_sweeps_orphaned_objects_on_its_own_schedule(
     beat_log: Path, infrastructure: Infrastructure
 ) -> None:
-    """An object no row names goes (the minimum age is 0 here); the listings area stays."""
-    records.put_object(infrastructure, "books/7/never-committed.jpg", b"x")
-    records.put_object(infrastructure, "listings/L-1/a.jpg", b"x")
+    """An object no row names goes (the minimum age is 0 here); the one a row names and the
+    listings area stay."""
+    book_id, _ = records.add_book_with_image(s3_key_name="photo.jpg")
+    named = f"books/{book_id}/photo.jpg"
+    for key in (named, f"books/{book_id}/never-committed.jpg", "listings/L-1/a.jpg"):
+        records.put_object(infrastructure, key, b"x")
     wait_until(
-        lambda: records.object_keys(infrastructure, "books/") == [],
+        lambda: records.object_keys(infrastructure, "books/") == [named],
         timeout=60,
         what="the orphan sweep to delete the object",
     )
