@@ -315,12 +315,16 @@ data "aws_iam_policy_document" "deploy_assume" {
       values   = ["sts.amazonaws.com"]
     }
 
-    # Only jobs bound to this GitHub environment (staging or production, the latter behind
-    # a required reviewer) can assume this environment's role.
+    # Only jobs of main bound to this GitHub environment (staging or production, the latter
+    # behind a required reviewer) can assume this environment's role. The default subject of
+    # an environment's job names no ref, so the repository's subject template adds it
+    # (include_claim_keys repo, context, ref; docs/deployment.md): a dispatch from another
+    # branch or tag, or a pull request, gets another subject. Until the template is set, no
+    # job can assume the role. StringEquals, never StringLike: no wildcard reaches the subject.
     condition {
       test     = "StringEquals"
       variable = "token.actions.githubusercontent.com:sub"
-      values   = ["repo:${var.github_repository}:environment:${var.environment}"]
+      values   = ["repo:${var.github_repository}:environment:${var.environment}:ref:refs/heads/main"]
     }
   }
 }
@@ -328,6 +332,9 @@ data "aws_iam_policy_document" "deploy_assume" {
 resource "aws_iam_role" "deploy" {
   name               = "${local.name_prefix}-deploy"
   assume_role_policy = data.aws_iam_policy_document.deploy_assume.json
+  # The deploy job asks for a session as long as this (role-duration-seconds), longer than its
+  # 90-minute timeout, so a rollback at the end of a slow deploy is not refused.
+  max_session_duration = 7200
 }
 
 data "aws_iam_policy_document" "deploy" {
@@ -412,6 +419,14 @@ data "aws_iam_policy_document" "deploy" {
     sid       = "ReadDeployValues"
     actions   = ["ssm:GetParameter"]
     resources = [aws_ssm_parameter.deploy_values.arn]
+  }
+
+  statement {
+    sid = "WatchLoadBalancerTargets"
+    # Flower's load balancer is internal: the deploy reads its health check's verdict.
+    # ELB Describe* actions are not resource-scoped in IAM; "*" is the only valid resource.
+    actions   = ["elasticloadbalancing:DescribeTargetHealth"]
+    resources = ["*"]
   }
 
   statement {

@@ -6,6 +6,9 @@ evaluator of AWS's rules for the requests moto does not authorise as AWS does.
 `refs`; a reference without a value is an error, so a new statement cannot slip past the tests.
 Dynamic statements (KMS for customer-managed secret keys) render only when their variable is
 set, and the tests leave it empty, as the default is.
+
+`render_trust_policy("deploy_assume", refs)` renders a role's trust policy the same way, and
+`trusts` evaluates it for a web identity's claims (moto does not evaluate trust policies).
 """
 
 from __future__ import annotations
@@ -104,6 +107,32 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
+def render_trust_policy(document: str, refs: dict[str, Any], tf: Terraform | None = None) -> Policy:
+    """A role's trust policy (an aws_iam_policy_document of principals, no resources), with
+    every reference filled from `refs`."""
+    tf = tf or load_terraform()
+    statements = []
+    for statement in _statements(document, tf):
+        principals: dict[str, list[str]] = {}
+        for principal in statement.get("principals", []):
+            principals.setdefault(principal["type"], []).extend(
+                _strings(principal["identifiers"], refs, tf)
+            )
+        conditions: dict[str, dict[str, list[str]]] = {}
+        for condition in statement.get("condition", []):
+            values = _strings(condition["values"], refs, tf)
+            conditions.setdefault(condition["test"], {})[condition["variable"]] = values
+        statements.append(
+            {
+                "Effect": statement.get("effect", "Allow"),
+                "Action": _as_list(statement["actions"]),
+                "Principal": principals,
+                "Condition": conditions,
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
 # --- AWS's evaluation, for the requests moto authorises differently -------------------------
 
 
@@ -116,6 +145,21 @@ def allows(policy: Policy, action: str, resource: str, context: dict[str, str]) 
         and any(fnmatch.fnmatchcase(action, pattern) for pattern in statement["Action"])
         and any(fnmatch.fnmatchcase(resource, pattern) for pattern in statement["Resource"])
         and _conditions_met(statement.get("Condition", {}), context)
+        for statement in policy["Statement"]
+    )
+
+
+def trusts(
+    policy: Policy, *, principal_type: str, principal: str, action: str, context: dict[str, str]
+) -> bool:
+    """Does a trust policy let `principal` assume the role with `action`, given the request's
+    context keys (for web identity: the token's claims, `<provider>:sub`, `<provider>:aud`)?
+    As `allows`: a condition on a key the request does not carry is not met."""
+    return any(
+        statement["Effect"] == "Allow"
+        and any(fnmatch.fnmatchcase(action, pattern) for pattern in statement["Action"])
+        and principal in statement["Principal"].get(principal_type, [])
+        and _conditions_met(statement["Condition"], context)
         for statement in policy["Statement"]
     )
 

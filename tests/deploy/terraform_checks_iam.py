@@ -13,6 +13,7 @@ UNSCOPED_ACTIONS = {
     "ecr:GetAuthorizationToken",
     "ecs:DescribeTaskDefinition",
     "ecs:RegisterTaskDefinition",
+    "elasticloadbalancing:DescribeTargetHealth",
 }
 
 

@@ -32,6 +32,7 @@ def deploy_pipeline_problems(root: Path) -> list[str]:
         "previous_worker",
         "aws ecs update-service",
         "aws ecs wait services-stable",
+        "/health/ready",
         "smoke_test.py",
         "deployed-",
         "git tag",
@@ -151,9 +152,13 @@ def test_planted_production_skipping_the_smoke_tested_digest_is_refused(planted)
 # --- rollback ----------------------------------------------------------------------------------
 
 
+ROLLBACK_CONDITION = "(failure() || cancelled()) && steps.previous_worker.outcome == 'success'"
+
+
 def rollback_problems(root: Path) -> list[str]:
     """Each service's running revision is recorded in its own step before any update; a
-    failure after the first record rolls back every recorded service."""
+    failure or a cancellation (a job's timeout is one) after the first record rolls back every
+    recorded service."""
     deploy = workflow(root, "deploy-environment.yml")
     deploy_steps, rollback = deploy["jobs"]["deploy"]["steps"], step(deploy, "rollback")
     first_update = min(
@@ -174,8 +179,10 @@ def rollback_problems(root: Path) -> list[str]:
         wanted = f"${{{{ steps.previous_{service}.outputs.task_definition }}}}"
         if rollback.get("env", {}).get(f"PREVIOUS_{service.upper()}") != wanted:
             problems.append(f"the rollback does not get {service}'s recorded task definition")
-    if rollback.get("if") != "failure() && steps.previous_worker.outcome == 'success'":
-        problems.append("the rollback must run on any failure after the first record")
+    if rollback.get("if") != ROLLBACK_CONDITION:
+        problems.append(
+            "the rollback must run on any failure or cancellation after the first record"
+        )
     if deploy_steps.index(rollback) < index_of(deploy_steps, "smoke_test.py"):
         problems.append("the rollback must come after the smoke test")
     return problems
@@ -189,9 +196,22 @@ def test_planted_rollback_only_after_a_full_update_is_refused(planted) -> None:
     root = planted(".github")
     replace_in(
         root / WORKFLOWS / "deploy-environment.yml",
-        "if: failure() && steps.previous_worker.outcome == 'success'",
-        "if: failure() && steps.update.outcome == 'success'",
+        "steps.previous_worker.outcome == 'success'",
+        "steps.update.outcome == 'success'",
     )
     assert rollback_problems(root) == [
-        "the rollback must run on any failure after the first record"
+        "the rollback must run on any failure or cancellation after the first record"
+    ]
+
+
+def test_planted_rollback_on_failure_only_is_refused(planted) -> None:
+    """A cancelled or timed-out deploy would leave the services half-updated."""
+    root = planted(".github")
+    replace_in(
+        root / WORKFLOWS / "deploy-environment.yml",
+        "if: (failure() || cancelled()) && steps",
+        "if: failure() && steps",
+    )
+    assert rollback_problems(root) == [
+        "the rollback must run on any failure or cancellation after the first record"
     ]

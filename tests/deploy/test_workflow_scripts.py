@@ -115,6 +115,8 @@ def registered_images(root: Path, work: Path) -> dict[str, str]:
     definition it registers."""
     templates = " ".join(p.read_text() for p in (root / "deploy/ecs").glob("*.json"))
     values = {name: f"sample-{name}" for name in re.findall(r"\$\{(\w+)\}", templates)}
+    # render.py checks the worker's stopTimeout against its hard limit: that one is a number.
+    values["task_time_limit"] = "100"
     (root / "deploy-values.json").write_text(json.dumps(values))
     register = step(workflow(root, "deploy-environment.yml"), "register")
     env = {

