@@ -21,7 +21,8 @@ from app.settings import get_settings
 
 T = TypeVar("T")
 
-# Per event loop (one per API process); made on first use, inside the loop.
+# One admission semaphore and one thread limiter per slot count (the setting's one value in a
+# running API; tests may change it), made on first use inside the event loop.
 _slots: dict[int, tuple[anyio.Semaphore, anyio.CapacityLimiter]] = {}
 
 
