@@ -190,8 +190,12 @@ MOTO_UNSCOPED_ACTIONS = ("sqs:GetQueueUrl", "secretsmanager:GetSecretValue")
 
 def for_moto(policy: Policy) -> Policy:
     """The policy as moto can enforce it, every difference from AWS named here:
-    - HEAD on a bucket: AWS authorises HeadBucket as s3:ListBucket; moto names it
-      s3:HeadBucket. Wherever s3:ListBucket is granted, s3:HeadBucket is granted alongside.
+    - HEAD on a bucket: AWS authorises HeadBucket as s3:ListBucket with no s3:prefix in the
+      request; moto names it s3:HeadBucket and evaluates no condition on an S3 request. So
+      s3:HeadBucket is granted alongside s3:ListBucket only by a statement whose conditions a
+      request without s3:prefix meets (`allows`' rule): an s3:prefix condition grants none.
+      The same prefix-less s3:ListBucket decides whether GetObject of a missing key is 404 or
+      403, which moto never asks: `aws_answer_to_missing_key` asks it through HeadBucket.
     - DeleteObjects: AWS authorises each key as s3:DeleteObject on that object; moto checks
       s3:DeleteObject once, on the bucket, and then no key against the caller's policy. Wherever
       s3:DeleteObject is granted on objects, a statement grants it on their bucket too.
@@ -203,7 +207,8 @@ def for_moto(policy: Policy) -> Policy:
     unscoped: list[str] = []
     delete_buckets: set[str] = set()
     for statement in moto["Statement"]:
-        if "s3:ListBucket" in statement["Action"]:
+        prefix_less = _conditions_met(statement.get("Condition", {}), context={})
+        if "s3:ListBucket" in statement["Action"] and prefix_less:
             statement["Action"].append("s3:HeadBucket")
         if "s3:DeleteObject" in statement["Action"]:
             delete_buckets |= {object_arn.split("/", 1)[0] for object_arn in statement["Resource"]}
