@@ -1,4 +1,7 @@
-"""`image-processor`: process local photos, provision and verify the model files.
+"""`image-processor`: process photos, provision model files, act on failed jobs and dead letters.
+
+The operator's commands (`jobs`, `jobs retry`, `dlq show`, `dlq redrive`) are in
+worker/operator_cli.py.
 
 Exit codes: 0 all processed, 1 any input failed (or a model could not be
 provisioned), 2 usage error (bad arguments, missing path, missing model file).
@@ -12,6 +15,7 @@ import sys
 from pathlib import Path
 
 from app.settings import get_settings
+from worker import operator_cli
 
 log = logging.getLogger("image_processor.cli")
 
@@ -43,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify = models_commands.add_parser("verify", help="check every MODEL_CHAIN model's MD5")
     verify.add_argument("--model", action="append", dest="names", help="instead of MODEL_CHAIN")
+    operator_cli.add_operator_commands(commands)
     return parser
 
 
@@ -54,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
         from worker.cli_process import run_process
 
         return run_process(arguments, settings)
+    if arguments.command in ("jobs", "dlq"):
+        run = operator_cli.run_jobs if arguments.command == "jobs" else operator_cli.run_dlq
+        return run(arguments, settings)
     return _models(arguments, settings)
 
 
