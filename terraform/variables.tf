@@ -31,6 +31,17 @@ variable "vpc_cidr" {
   default     = "10.40.0.0/16"
 }
 
+variable "nat_gateway_per_az" {
+  type        = bool
+  description = "One NAT gateway (and Elastic IP) in each zone, each private route table routing through its own zone's: a zone's failure then cuts only its own tasks off from ECR, SQS, Secrets Manager and CloudWatch. Required in production; false shares one ($32.85 a month less, docs/deployment.md)."
+  default     = true
+
+  validation {
+    condition     = var.nat_gateway_per_az || var.environment != "production"
+    error_message = "production needs nat_gateway_per_az: with one NAT gateway, its zone's failure cuts every task off from ECR, SQS, Secrets Manager and CloudWatch."
+  }
+}
+
 variable "initial_image_tag" {
   type        = string
   description = "Image tag of the first task-definition revisions; CI registers every later revision with the commit SHA."

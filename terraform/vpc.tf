@@ -1,7 +1,10 @@
 # Network: two public subnets (the API's load balancer, NAT) and two private subnets (every
 # task, Valkey, Flower's internal load balancer).
-# Tasks have no public address; they reach ECR, SQS and Secrets Manager through the NAT gateway
-# and S3 through a gateway endpoint.
+# Tasks have no public address; they reach ECR, SQS and Secrets Manager through a NAT gateway
+# and S3 through a gateway endpoint. Each private subnet has its own route table; with
+# nat_gateway_per_az (production) each routes through the NAT gateway in its own zone, so a
+# zone's failure cuts only that zone's tasks off. Staging shares one NAT gateway to save
+# $32.85 a month and accepts that a failure of its zone cuts both.
 
 resource "aws_vpc" "this" {
   # checkov:skip=CKV2_AWS_11: no VPC flow logs yet; they cost per GB and nothing reads them. Enable for production audits.
@@ -41,13 +44,23 @@ resource "aws_internet_gateway" "this" {
   vpc_id = aws_vpc.this.id
 }
 
+locals {
+  nat_gateway_count = var.nat_gateway_per_az ? length(local.azs) : 1
+}
+
 resource "aws_eip" "nat" {
+  count = local.nat_gateway_count
+
   domain = "vpc"
 }
 
 resource "aws_nat_gateway" "this" {
-  allocation_id = aws_eip.nat.id
-  subnet_id     = aws_subnet.public[0].id
+  count = local.nat_gateway_count
+
+  allocation_id = aws_eip.nat[count.index].id
+  subnet_id     = aws_subnet.public[count.index].id
+
+  tags = { Name = "${local.name_prefix}-nat-${local.azs[count.index]}" }
 
   depends_on = [aws_internet_gateway.this]
 }
@@ -70,20 +83,27 @@ resource "aws_route_table_association" "public" {
 }
 
 resource "aws_route_table" "private" {
+  count = length(local.azs)
+
   vpc_id = aws_vpc.this.id
+
+  tags = { Name = "${local.name_prefix}-private-${local.azs[count.index]}" }
 }
 
 resource "aws_route" "private_nat" {
-  route_table_id         = aws_route_table.private.id
+  count = length(local.azs)
+
+  route_table_id         = aws_route_table.private[count.index].id
   destination_cidr_block = "0.0.0.0/0"
-  nat_gateway_id         = aws_nat_gateway.this.id
+  # Its own zone's NAT gateway; the only one when there is one.
+  nat_gateway_id = aws_nat_gateway.this[count.index % local.nat_gateway_count].id
 }
 
 resource "aws_route_table_association" "private" {
   count = length(local.azs)
 
   subnet_id      = aws_subnet.private[count.index].id
-  route_table_id = aws_route_table.private.id
+  route_table_id = aws_route_table.private[count.index].id
 }
 
 # S3 traffic (every image, both ways) stays off the NAT gateway's per-GB charge.
@@ -91,7 +111,7 @@ resource "aws_vpc_endpoint" "s3" {
   vpc_id            = aws_vpc.this.id
   service_name      = "com.amazonaws.${var.aws_region}.s3"
   vpc_endpoint_type = "Gateway"
-  route_table_ids   = [aws_route_table.private.id]
+  route_table_ids   = aws_route_table.private[*].id
 }
 
 # --- security groups -----------------------------------------------------------------------

@@ -3,6 +3,9 @@ environment = "staging"
 aws_region  = "us-east-1"
 vpc_cidr    = "10.40.0.0/16"
 
+# One NAT gateway for both zones: a zone failure may cut staging off; $32.85 a month saved.
+nat_gateway_per_az = false
+
 # Created by hand before the first apply (docs/deployment.md); terraform only reads the ARNs.
 database_secret_arn          = "arn:aws:secretsmanager:us-east-1:111111111111:secret:image-processor/staging/database-AbCdEf"
 api_key_secret_arn           = "arn:aws:secretsmanager:us-east-1:111111111111:secret:image-processor/staging/api-key-AbCdEf"

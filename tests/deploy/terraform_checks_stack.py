@@ -11,6 +11,7 @@ from tests.deploy.checks import Terraform
 from tests.deploy.terraform_checks_alarms import alarm_problems, alarm_topic_problems
 from tests.deploy.terraform_checks_ecs import autoscaling_problems, ecs_service_problems
 from tests.deploy.terraform_checks_iam import iam_problems
+from tests.deploy.terraform_checks_nat import nat_problems
 from tests.deploy.terraform_checks_network import flower_problems
 from tests.deploy.terraform_checks_storage import queue_problems, storage_problems
 
@@ -101,6 +102,7 @@ def all_terraform_problems(tf: Terraform) -> list[str]:
         + alarm_problems(tf)
         + alarm_topic_problems(tf)
         + flower_problems(tf)
+        + nat_problems(tf)
         + secret_problems(tf)
         + variable_problems(tf)
         + layout_problems(tf)
