@@ -1,4 +1,11 @@
 # Originals and results. Private, encrypted, versioned; TLS only.
+#
+# Retention (docs/deployment.md, "Retention"): originals and results stay as long as their book
+# (the API deletes them with it; beat's orphan sweep removes objects no row names); after 30 days
+# they move to Intelligent-Tiering, which moves an object nobody read for 30 more days to its
+# infrequent tier and back on the next read, with no retrieval fee. An overwritten or deleted
+# version goes 30 days later, and its delete marker after it. listings/ is the import source of
+# another system, and is left as it writes it.
 
 resource "aws_s3_bucket" "images" {
   # checkov:skip=CKV_AWS_18: server access logs need a second bucket; CloudTrail data events are the audit trail if one is wanted.
@@ -67,14 +74,32 @@ resource "aws_s3_bucket_lifecycle_configuration" "images" {
     }
   }
 
+  rule {
+    id     = "tier-images"
+    status = "Enabled"
+
+    # Originals (books/<book>/...) and results (books/<book>_processed_<job>.png) alike: a
+    # photo is read most in its first days (processing, the first views). No expiration: a
+    # book's photos live as long as the book.
+    filter {
+      prefix = var.s3_images_prefix
+    }
+
+    transition {
+      days          = 30
+      storage_class = "INTELLIGENT_TIERING"
+    }
+  }
+
   depends_on = [aws_s3_bucket_versioning.images]
 }
 
 data "aws_iam_policy_document" "images_bucket" {
   statement {
-    sid     = "DenyInsecureTransport"
-    effect  = "Deny"
-    actions = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"]
+    sid    = "DenyInsecureTransport"
+    effect = "Deny"
+    # Every action: a request over plain HTTP is refused whatever it asks.
+    actions = ["s3:*"]
     resources = [
       aws_s3_bucket.images.arn,
       "${aws_s3_bucket.images.arn}/*",

@@ -9,6 +9,7 @@ import json
 from app.settings import Settings
 from tests.deploy.checks import Terraform
 from tests.deploy.terraform_checks_alarms import alarm_problems, alarm_topic_problems
+from tests.deploy.terraform_checks_bucket import bucket_problems
 from tests.deploy.terraform_checks_ecs import autoscaling_problems, ecs_service_problems
 from tests.deploy.terraform_checks_iam import iam_problems
 from tests.deploy.terraform_checks_nat import nat_problems
@@ -96,6 +97,7 @@ def all_terraform_problems(tf: Terraform) -> list[str]:
     return (
         queue_problems(tf)
         + storage_problems(tf)
+        + bucket_problems(tf)
         + iam_problems(tf)
         + ecs_service_problems(tf)
         + autoscaling_problems(tf)
