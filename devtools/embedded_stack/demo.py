@@ -20,7 +20,13 @@ from rich.console import Console
 from app.settings import get_settings
 from devtools.embedded_stack.processes import Supervisor
 from devtools.embedded_stack.sample_book import import_sample_book, print_jobs, wait_for_jobs
-from devtools.embedded_stack.stack import RunningStack, ok, stack_env, start_stack
+from devtools.embedded_stack.stack import (
+    RunningStack,
+    add_redis_port_argument,
+    ok,
+    stack_env,
+    start_stack,
+)
 from devtools.synthetic_photos import generate_set, load_manifest
 from worker.contact_sheet import SheetEntry, render_contact_sheet
 
@@ -32,11 +38,12 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m devtools.embedded_stack.demo", description=__doc__
     )
     parser.add_argument("--out", type=Path, default=Path("out"))
+    add_redis_port_argument(parser)
     arguments = parser.parse_args(argv)
     out: Path = arguments.out.resolve()
     started = time.monotonic()
     photos = [case.image_path for case in load_manifest(generate_set("demo", out / "samples"))]
-    env = stack_env(get_settings(), out / "demo-stack")
+    env = stack_env(get_settings(), out / "demo-stack", redis_port=arguments.redis_port)
     supervisor = Supervisor(log_dir=out / "demo-stack" / "logs", env=env)
     try:
         stack = start_stack(supervisor, env, out / "demo-stack")

@@ -1,9 +1,11 @@
 """The stack's processes on loopback: moto_server (SQS + S3), the database (SQLite, or the
-Postgres of DATABASE_URL) migrated, a Celery worker, beat, the API, and Flower when a Redis
-answers on 127.0.0.1:6379 for its events bus."""
+Postgres of DATABASE_URL) migrated, a Celery worker, beat, the API, and Flower on the events
+bus: the Redis that answers on 127.0.0.1:6379, or else an embedded valkey-server
+(events_bus.py). None of them imports rembg."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import secrets
 from dataclasses import dataclass
@@ -14,10 +16,9 @@ import boto3
 import httpx
 
 from app.settings import Settings, get_settings
-from devtools.embedded_stack.processes import BIN, Supervisor, free_port, port_open
+from devtools.embedded_stack.events_bus import REDIS_PORT, events_bus_url, start_events_bus
+from devtools.embedded_stack.processes import BIN, Supervisor, free_port
 from devtools.local_aws import create_local_infrastructure
-
-REDIS_PORT = 6379
 
 
 @dataclass(frozen=True)
@@ -25,20 +26,20 @@ class RunningStack:
     """Where the started stack answers; `env` is the settings every process of it shares."""
 
     env: dict[str, str]
+    embedded_bus: bool = False  # the stack started the events bus (no Redis answered)
 
     @property
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.env['API_PORT']}"
 
     @property
-    def flower_url(self) -> str | None:
-        port = self.env.get("FLOWER_PORT")
-        return f"http://127.0.0.1:{port}/" if port else None
+    def flower_url(self) -> str:
+        return f"http://127.0.0.1:{self.env['FLOWER_PORT']}/"
 
     @property
-    def flower_credentials(self) -> tuple[str, str] | None:
-        user, _, password = self.env.get("FLOWER_BASIC_AUTH", "").partition(":")
-        return (user, password) if password else None
+    def flower_credentials(self) -> tuple[str, str]:
+        user, _, password = self.env["FLOWER_BASIC_AUTH"].partition(":")
+        return user, password
 
     def api(self) -> httpx.Client:
         return httpx.Client(base_url=self.api_url, timeout=30)
@@ -53,8 +54,10 @@ class RunningStack:
         )
 
 
-def stack_env(settings: Settings, run_dir: Path) -> dict[str, str]:
-    """The settings every process of the stack shares, as environment variables."""
+def stack_env(settings: Settings, run_dir: Path, *, redis_port: int = REDIS_PORT) -> dict[str, str]:
+    """The settings every process of the stack shares, as environment variables. The events
+    bus is the Redis on 127.0.0.1:`redis_port` when one answers, else a free port's, where
+    `start_stack` starts the embedded server."""
     run_dir.mkdir(parents=True, exist_ok=True)
     database_url = settings.database_url.get_secret_value()
     if database_url.startswith("sqlite"):  # the default: a fresh embedded database per run
@@ -76,18 +79,28 @@ def stack_env(settings: Settings, run_dir: Path) -> dict[str, str]:
         "U2NET_HOME": str(settings.u2net_home),
         "WORKER_HEARTBEAT_FILE": str(run_dir / "worker.alive"),
         "API_PORT": str(free_port()),
-    }
-    if port_open(REDIS_PORT):
-        env["EVENTS_BROKER_URL"] = f"redis://127.0.0.1:{REDIS_PORT}/7"
+        "EVENTS_BROKER_URL": events_bus_url(redis_port),
         # A password of this run only: Flower's every route demands it, even on loopback.
-        env["FLOWER_BASIC_AUTH"] = f"demo:{secrets.token_urlsafe(12)}"
-        env["FLOWER_ADDRESS"] = "127.0.0.1"
-        env["FLOWER_PORT"] = str(free_port())
+        "FLOWER_BASIC_AUTH": f"demo:{secrets.token_urlsafe(12)}",
+        "FLOWER_ADDRESS": "127.0.0.1",
+        "FLOWER_PORT": str(free_port()),
+    }
     return env
+
+
+def add_redis_port_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--redis-port",
+        type=int,
+        default=REDIS_PORT,
+        help="use the Redis answering on this loopback port as the events bus; when none "
+        "answers, start the embedded valkey-server on a free port (default %(default)s)",
+    )
 
 
 def start_stack(supervisor: Supervisor, env: dict[str, str], run_dir: Path) -> RunningStack:
     """Every process started and answering (the worker ready, its models loaded)."""
+    embedded_bus = start_events_bus(supervisor, env["EVENTS_BROKER_URL"], run_dir / "events-bus")
     moto_port = int(env["AWS_ENDPOINT_URL"].rsplit(":", 1)[1])
     supervisor.start("moto", [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(moto_port)])
     supervisor.wait_for_port("moto", moto_port)
@@ -112,13 +125,11 @@ def start_stack(supervisor: Supervisor, env: dict[str, str], run_dir: Path) -> R
         "api",
         [str(BIN / "uvicorn"), "app.main:app", "--host", "127.0.0.1", "--port", str(api_port)],
     )
-    if "FLOWER_PORT" in env:
-        supervisor.start("flower", [str(BIN / "python"), "-m", "worker.flower"])
+    supervisor.start("flower", [str(BIN / "python"), "-m", "worker.flower"])
     supervisor.wait_for_port("api", api_port)
     supervisor.wait_for_log("worker", "ready.")
-    if "FLOWER_PORT" in env:
-        supervisor.wait_for_port("flower", int(env["FLOWER_PORT"]))
-    return RunningStack(env)
+    supervisor.wait_for_port("flower", int(env["FLOWER_PORT"]))
+    return RunningStack(env, embedded_bus)
 
 
 def ok(response: httpx.Response) -> dict:

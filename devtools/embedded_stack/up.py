@@ -1,7 +1,8 @@
 """`make up`: the embedded stack, kept running until Ctrl-C.
 
 The stack of `make demo` (moto_server, the database, a Celery worker, beat, the API, and Flower
-when a Redis answers on 127.0.0.1:6379), with the sample book processed. Then it prints the API
+on the events bus: the Redis on 127.0.0.1:6379, or an embedded valkey-server when none answers),
+with the sample book processed. Then it prints the API
 docs, Flower's URL and credentials and a curl line for your own photo, ends with the line
 READY_LINE, and waits. Ctrl-C (or SIGTERM) stops every process it started, by process group;
 so does any of them exiting on its own, with the end of that one's log.
@@ -21,7 +22,12 @@ from rich.console import Console
 from app.settings import get_settings
 from devtools.embedded_stack.processes import Supervisor
 from devtools.embedded_stack.sample_book import import_sample_book, print_jobs, wait_for_jobs
-from devtools.embedded_stack.stack import RunningStack, stack_env, start_stack
+from devtools.embedded_stack.stack import (
+    RunningStack,
+    add_redis_port_argument,
+    stack_env,
+    start_stack,
+)
 from devtools.synthetic_photos import generate_set, load_manifest
 
 READY_LINE = "image-processor is up: Ctrl-C stops everything it started"
@@ -33,9 +39,11 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m devtools.embedded_stack.up", description=__doc__
     )
     parser.add_argument("--out", type=Path, default=Path("out"))
-    out: Path = parser.parse_args(argv).out.resolve()
+    add_redis_port_argument(parser)
+    arguments = parser.parse_args(argv)
+    out: Path = arguments.out.resolve()
     photos = [case.image_path for case in load_manifest(generate_set("demo", out / "samples"))]
-    env = stack_env(get_settings(), out / "up-stack")
+    env = stack_env(get_settings(), out / "up-stack", redis_port=arguments.redis_port)
     supervisor = Supervisor(log_dir=out / "up-stack" / "logs", env=env)
     # Ctrl-C and `kill PID` both stop it. SIGINT is set explicitly: a shell that starts a
     # command in the background starts it with SIGINT ignored, and `kill -INT` must still work.
@@ -75,12 +83,11 @@ def print_ready(stack: RunningStack, book_id: int, log_dir: Path) -> None:
         f"The sample book (book {book_id}) is processed. Explore:",
         f"  API docs:   {api}/docs",
     ]
-    if stack.flower_url and stack.flower_credentials:
-        user, password = stack.flower_credentials
-        lines.append(f"  Flower:     {stack.flower_url}  (user {user}, password {password})")
-    else:
-        lines.append("  Flower:     not started (no Redis on 127.0.0.1:6379 for its events bus)")
+    user, password = stack.flower_credentials
+    lines.append(f"  Flower:     {stack.flower_url}  (user {user}, password {password})")
     env = stack.env
+    bus = "embedded valkey-server, stopped with the stack" if stack.embedded_bus else "running"
+    lines.append(f"  Events bus: {env['EVENTS_BROKER_URL']}  ({bus})")
     # moto refuses unsigned reads; curl signs with the stack's dummy keys (curl >= 7.75).
     signed = f"--aws-sigv4 aws:amz:{env['AWS_REGION']}:s3 --user {env['AWS_ACCESS_KEY_ID']}:"
     signed += env["AWS_SECRET_ACCESS_KEY"]
