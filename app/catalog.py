@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.enqueue import commit_job, publish_committed
 from app.errors import not_found
+from app.handoff import Handoff
 from app.image_order import add_image
 from app.image_types import ImageType
 from app.models import Book, BookImage, ImageProcessingJob
@@ -73,6 +74,7 @@ def upload_image(
     data: bytes,
     image_type: ImageType,
     is_primary: bool,
+    handoff: Handoff | None = None,
 ) -> tuple[BookImage, ImageProcessingJob | None]:
     """Store the bytes, add the image row, and queue processing when it is the primary image.
 
@@ -81,12 +83,19 @@ def upload_image(
     (and a primary image's job) is committed, any failure deletes the object again; past the
     commit the row owns it. What a process that died in between leaves, the orphan sweep
     removes a day later (worker/orphans.py).
+
+    With a `handoff`, the request waiting may give up while the book is read or the object
+    stored; the upload then stops there and leaves nothing (app/handoff.py).
     """
+    handoff = handoff or Handoff()
+    handoff.waiting_on("database")
     get_book(session=session, book_id=book_id)  # 404 before anything is stored
     session.commit()  # the read's transaction ends here: none is open across the upload
     key = f"{book_id}/{uuid.uuid4().hex}{image_type.extension}"
+    handoff.waiting_on("storage")
     storage.put(key, data, content_type=image_type.content_type)
     try:
+        handoff.point_of_no_return("database")
         image = add_image(session=session, book_id=book_id, s3_key=key, is_primary=is_primary)
         if is_primary:
             # The image row and its pending job are committed together.

@@ -120,6 +120,11 @@ class Settings(BaseSettings):
     # and other routes keep the rest of the thread pool whatever the uploads wait on.
     api_upload_slots: int = Field(default=16, ge=1)
     api_upload_admission_seconds: float = Field(default=5.0, gt=0)
+    # An upload is answered within this from its admission wait's start, whatever S3 or the
+    # database do (app/handoff.py); past it, 503 naming the dependency it was waiting on.
+    # 12 s: the 15 s any request is promised (docs/operations.md) less time to receive and
+    # parse the body and for a busy event loop.
+    api_upload_bound_seconds: float = Field(default=12.0, gt=0)
 
     # --- worker ---------------------------------------------------------------
     # Pool processes per worker container, and onnxruntime intra-op threads per process

@@ -20,8 +20,10 @@ from app.api.deps import ApiKeyRequired, BookId, ImageId, SessionDep, SettingsDe
 from app.api.schemas import JobOut, UploadResult
 from app.api.serialize import image_out, job_out
 from app.catalog import require_image, upload_image
+from app.db import get_sessionmaker
 from app.enqueue import queue_image_processing
 from app.errors import ApiError, error_responses
+from app.handoff import Handoff
 from app.image_types import ACCEPTED_TYPES, sniff_image_type
 from app.settings import Settings
 from app.storage import Storage
@@ -48,7 +50,6 @@ def read_upload(file: UploadFile, *, max_bytes: int) -> bytes:
 async def upload(
     book_id: BookId,
     file: Annotated[UploadFile, File(description=f"The image: {_ACCEPTED}")],
-    session: SessionDep,
     storage: StorageDep,
     settings: SettingsDep,
     is_primary: Annotated[bool, Form(description="Primary images are processed")] = False,
@@ -57,7 +58,6 @@ async def upload(
         _upload,
         book_id=book_id,
         file=file,
-        session=session,
         storage=storage,
         settings=settings,
         is_primary=is_primary,
@@ -68,24 +68,29 @@ def _upload(
     *,
     book_id: int,
     file: UploadFile,
-    session: Session,
     storage: Storage,
     settings: Settings,
     is_primary: bool,
+    handoff: Handoff,
 ) -> UploadResult:
+    """The upload on its own thread, with a session of its own: the request may give up on
+    the thread and end, closing what it owns, while the thread still waits on S3."""
+    handoff.waiting_on("the upload's file")  # read once admitted: the file is the request's
     data = read_upload(file, max_bytes=settings.max_upload_bytes)
     image_type = sniff_image_type(data)
     if image_type is None:
         raise ApiError(415, "unsupported_media_type", f"the file is not an image ({_ACCEPTED})")
-    image, job = upload_image(
-        session=session,
-        storage=storage,
-        book_id=book_id,
-        data=data,
-        image_type=image_type,
-        is_primary=is_primary,
-    )
-    return UploadResult(image=image_out(image, settings=settings), job=job_out(job))
+    with get_sessionmaker()() as session:
+        image, job = upload_image(
+            session=session,
+            storage=storage,
+            book_id=book_id,
+            data=data,
+            image_type=image_type,
+            is_primary=is_primary,
+            handoff=handoff,
+        )
+        return UploadResult(image=image_out(image, settings=settings), job=job_out(job))
 
 
 @router.post(

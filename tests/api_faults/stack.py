@@ -78,6 +78,13 @@ class ApiStack:
                 return int(line.split()[1]) / 1024
         raise AssertionError("no VmRSS")
 
+    def objects(self, prefix: str) -> list[str]:
+        """The bucket's keys under `prefix`, read from moto directly (no proxy)."""
+        listing = self.infrastructure.s3().list_objects_v2(
+            Bucket=self.infrastructure.bucket, Prefix=prefix
+        )
+        return [item["Key"] for item in listing.get("Contents", [])]
+
     def log(self) -> str:
         return (self.logs / "api.log").read_text(errors="replace")
 

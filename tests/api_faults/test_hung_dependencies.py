@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.api_faults.stack import ApiStack, record_figures
+from tests.api_faults.stack import ApiStack, another_api, record_figures
 from tests.faults.http_requests import operation_is
 from tests.faults.proxy import Fault, FaultKind
 from tests.worker.integration.faults.stack import jpeg
@@ -201,3 +201,25 @@ def test_a_hung_database_answers_503_in_time_and_the_pool_recovers(
         database_busy=sum(a.code == "database_busy" for a in answers),
         database_unavailable=sum(a.code == "database_unavailable" for a in answers),
     )
+
+
+def test_an_upload_given_up_at_its_bound_stores_nothing_when_s3_answers_late(
+    api: ApiStack,
+) -> None:
+    """S3 answers each PutObject after 3 s (inside the 5 s read timeout); the API gives up on
+    an upload at 1.5 s: the client hears 503 then, and the object S3 stores late is deleted, no
+    row is written, so the client's retry makes the only copy."""
+    book = api.create_book("S3 late")
+    late_put = Fault(FaultKind.slow, match=operation_is("PutObject"), delay_s=3.0)
+    with another_api(api, API_UPLOAD_BOUND_SECONDS="1.5") as bounded:
+        with api.proxies.s3.injected(late_put):
+            answer = _upload(bounded, book, jpeg())
+            time.sleep(3.0 + 1.0)  # S3 stores the object; the abandoned upload deletes it
+        assert (answer.status, answer.code) == (503, "storage_unavailable"), answer
+        assert answer.retry_after
+        assert answer.seconds < 3.0, answer  # the bound answered, not S3
+        with api.client() as client:
+            assert client.get(f"/books/{book}").json()["images"] == []
+        assert api.objects(f"books/{book}/") == []
+        assert _upload(bounded, book, jpeg()).status == 201  # S3 on time: the upload is kept
+        assert len(api.objects(f"books/{book}/")) == 1

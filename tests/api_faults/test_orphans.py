@@ -55,13 +55,6 @@ def cut_at(database_url: str, *, table: str, when: str, book_id: int) -> Iterato
         engine.dispose()
 
 
-def _objects(api: ApiStack, prefix: str) -> list[str]:
-    listing = api.infrastructure.s3().list_objects_v2(
-        Bucket=api.infrastructure.bucket, Prefix=prefix
-    )
-    return [item["Key"] for item in listing.get("Contents", [])]
-
-
 # Only a primary image queues a job.
 CASES = [(moment, primary) for moment in MOMENTS for primary in (False, True)]
 CASES.remove(("job insert", False))
@@ -80,7 +73,7 @@ def test_an_upload_whose_rows_fail_leaves_no_object(
             data={"is_primary": str(primary).lower()},
         )
     assert (response.status_code, response.json()["code"]) == (503, "database_unavailable")
-    assert _objects(api, f"books/{book_id}/") == []
+    assert api.objects(f"books/{book_id}/") == []
     with api.client() as client:
         assert client.get(f"/books/{book_id}").json()["images"] == []
         retried = client.post(
@@ -89,7 +82,7 @@ def test_an_upload_whose_rows_fail_leaves_no_object(
             data={"is_primary": str(primary).lower()},
         )
     assert retried.status_code == 201  # the pool let the cut connection go
-    assert len(_objects(api, f"books/{book_id}/")) == 1
+    assert len(api.objects(f"books/{book_id}/")) == 1
 
 
 def test_an_import_whose_rows_fail_leaves_no_copy(api: ApiStack) -> None:
@@ -106,5 +99,5 @@ def test_an_import_whose_rows_fail_leaves_no_copy(api: ApiStack) -> None:
     ):
         response = client.post(f"/books/{book_id}/imports", json={"listing_id": listing})
     assert (response.status_code, response.json()["code"]) == (503, "database_unavailable")
-    assert _objects(api, f"books/{book_id}/") == []
-    assert len(_objects(api, f"listings/{listing}/")) == 2  # the source is never touched
+    assert api.objects(f"books/{book_id}/") == []
+    assert len(api.objects(f"listings/{listing}/")) == 2  # the source is never touched
