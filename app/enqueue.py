@@ -17,25 +17,43 @@ from sqlalchemy.orm import Session
 from app.celery_client import send_process_image
 from app.job_lifecycle import create_job, record_publish_failed, record_published
 from app.models import ImageProcessingJob
+from app.processing_overrides import ProcessingOverrides
 
 logger = logging.getLogger(__name__)
 
 
-def queue_image_processing(*, session: Session, book_id: int, image_id: int) -> ImageProcessingJob:
-    """Insert a `pending` job, commit, publish it; the image's active job if it already has one.
+def queue_image_processing(
+    *,
+    session: Session,
+    book_id: int,
+    image_id: int,
+    overrides: ProcessingOverrides | None = None,
+) -> ImageProcessingJob:
+    """Insert a `pending` job (recording `overrides`), commit, publish it; the image's active
+    job if it already has one (whatever that one recorded: the caller compares).
 
     Commits the session (with whatever the caller added before, such as the image row).
     """
-    job, created = commit_job(session=session, book_id=book_id, image_id=image_id)
+    job, created = commit_job(
+        session=session, book_id=book_id, image_id=image_id, overrides=overrides
+    )
     if created:
         publish_committed(session=session, job=job)
     return job
 
 
-def commit_job(*, session: Session, book_id: int, image_id: int) -> tuple[ImageProcessingJob, bool]:
+def commit_job(
+    *,
+    session: Session,
+    book_id: int,
+    image_id: int,
+    overrides: ProcessingOverrides | None = None,
+) -> tuple[ImageProcessingJob, bool]:
     """queue_image_processing's first half: the job inserted and committed with whatever the
     session holds (True), or the image's active job (False). Nothing is published yet."""
-    job, created = create_job(session=session, book_id=book_id, image_id=image_id)
+    job, created = create_job(
+        session=session, book_id=book_id, image_id=image_id, overrides=overrides
+    )
     # Committed before publishing: a worker that gets the message at once must find the row.
     session.commit()
     return job, created

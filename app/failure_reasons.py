@@ -26,6 +26,8 @@ class FailureReason(enum.StrEnum):
     quality_area_too_small = "quality_area_too_small"
     quality_aspect_mismatch = "quality_aspect_mismatch"
     quality_no_subject = "quality_no_subject"
+    # The job asked for a model this worker did not load (MODEL_CHAIN differs from the API's).
+    model_not_loaded = "model_not_loaded"
 
     # The task: past the soft time limit, or an exception nobody classified.
     timeout = "timeout"

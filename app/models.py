@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     DateTime,
     Enum,
@@ -152,6 +153,9 @@ class ImageProcessingJob(Base):
     # Did the cascade go past the chain's first model? (null until the job completes)
     escalated: Mapped[bool | None] = mapped_column(Boolean)
     failure_reason: Mapped[str | None] = mapped_column(String(500))
+    # What the operator asked for (app/processing_overrides.py); null: as configured.
+    requested_model_chain: Mapped[list[str] | None] = mapped_column(JSON)
+    requested_backdrop: Mapped[str | None] = mapped_column(String(10))
     subject_brightness: Mapped[float | None] = mapped_column(Float)
     background_color: Mapped[str | None] = mapped_column(String(10))
     result_image_id: Mapped[int | None] = mapped_column(

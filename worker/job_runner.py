@@ -24,6 +24,7 @@ from app.db import session_scope
 from app.failure_reasons import FailureReason
 from app.job_lifecycle import ClaimOutcome, claim_job, complete_job, fail_job, release_job
 from app.models import BookImage
+from app.processing_overrides import Backdrop, ProcessingOverrides
 from app.settings import Settings
 from app.storage import ObjectNotFoundError, Storage, TransientStorageError
 from worker.models.base import MaskModel
@@ -117,16 +118,17 @@ def run_job(
 ) -> dict[str, Any]:
     """claim -> fetch -> process -> store; what happened (also the task's return value)."""
     laps = _Laps()
-    outcome = claim(context, settings=settings)
+    outcome, overrides = claim(context, settings=settings)
     if outcome is not ClaimOutcome.CLAIMED:
         log.info("job not claimed: %s", outcome.value, extra=context.log_fields())
         if outcome is ClaimOutcome.EXHAUSTED:  # failed as worker_lost: a dead run may have stored
             discard_result(context, storage=storage)
         return context.outcome(outcome.value)
     try:
+        chain = chosen_models(models, overrides)
         data = fetch(context, storage=storage)
         laps.lap("fetch_s")  # with the claim: the time before the pipeline starts
-        result = process(data, settings=settings, models=models)
+        result = process(data, settings=settings, models=chain, backdrop=overrides.backdrop)
         laps.lap("pipeline_s")
     except JobFailedError as failed:
         return fail(context, failed.reason, storage=storage, detail=failed.detail)
@@ -135,8 +137,10 @@ def run_job(
     return _report(context, result=result, result_image_id=result_image_id, laps=laps)
 
 
-def claim(context: JobContext, *, settings: Settings) -> ClaimOutcome:
-    """Step 1: take the job (DESIGN.md's claim); JobBusyError while another worker holds it."""
+def claim(context: JobContext, *, settings: Settings) -> tuple[ClaimOutcome, ProcessingOverrides]:
+    """Step 1: take the job (DESIGN.md's claim), with the overrides its row recorded (never the
+    message's: a redelivered message cannot ask for something else); JobBusyError while
+    another worker holds it."""
     with _retry_on_outage(context, release=False), session_scope() as session:
         # Nothing is claimed until this commits, so an outage here has nothing to hand back.
         taken = claim_job(
@@ -145,9 +149,32 @@ def claim(context: JobContext, *, settings: Settings) -> ClaimOutcome:
             stale_after=timedelta(seconds=settings.task_time_limit),
             max_attempts=settings.max_processing_attempts,
         )
+        job = taken.job
+        overrides = (
+            ProcessingOverrides()
+            if job is None
+            else ProcessingOverrides.of_job(job.requested_model_chain, job.requested_backdrop)
+        )
     if taken.outcome is ClaimOutcome.BUSY:
         raise JobBusyError(taken.retry_in)
-    return taken.outcome
+    return taken.outcome, overrides
+
+
+def chosen_models(
+    models: Sequence[MaskModel], overrides: ProcessingOverrides
+) -> Sequence[MaskModel]:
+    """The loaded chain, or the models the job asked for in its order; JobFailedError
+    (model_not_loaded) for one this process did not load (it never loads one per task)."""
+    if overrides.model_chain is None:
+        return models
+    loaded = {model.name: model for model in models}
+    missing = [name for name in overrides.model_chain if name not in loaded]
+    if missing:
+        raise JobFailedError(
+            FailureReason.model_not_loaded,
+            f"asked for {', '.join(missing)}; loaded {', '.join(loaded)}",
+        )
+    return [loaded[name] for name in overrides.model_chain]
 
 
 def fetch(context: JobContext, *, storage: Storage) -> bytes:
@@ -164,11 +191,17 @@ def fetch(context: JobContext, *, storage: Storage) -> bytes:
             raise JobFailedError(FailureReason.source_object_missing, source_key) from None
 
 
-def process(data: bytes, *, settings: Settings, models: Sequence[MaskModel]) -> PipelineResult:
+def process(
+    data: bytes,
+    *,
+    settings: Settings,
+    models: Sequence[MaskModel],
+    backdrop: Backdrop | None = None,
+) -> PipelineResult:
     """Step 4: the pure pipeline; a reason it names fails the job."""
     try:
         return process_image_bytes(
-            data, models=models, config=PipelineConfig.from_settings(settings)
+            data, models=models, config=PipelineConfig.from_settings(settings), backdrop=backdrop
         )
     except PipelineError as error:
         raise JobFailedError(error.reason, error.detail) from error

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.failure_reasons import FailureReason
 from app.listing_import import FailureCode
 from app.models import JobStatus
+from app.processing_overrides import Backdrop
 
 # Printable text without control characters (Postgres refuses NUL in text).
 Title = Annotated[
@@ -71,6 +72,12 @@ class JobOut(BaseModel):
     failure_reason: FailureReason | None = Field(
         description="Why the job failed (or, while queue_failed, why publishing did)"
     )
+    requested_model_chain: list[str] | None = Field(
+        default=None, description="The model chain the operator chose; null: MODEL_CHAIN"
+    )
+    requested_backdrop: Backdrop | None = Field(
+        default=None, description="The backdrop the operator chose; null: by brightness"
+    )
     subject_brightness: float | None
     background_color: str | None
     result_image_id: int | None
@@ -79,6 +86,27 @@ class JobOut(BaseModel):
     started_at: datetime | None
     completed_at: datetime | None
     updated_at: datetime
+
+
+ModelName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
+
+
+class ProcessRequest(BaseModel):
+    """Overrides for one job; every field optional, and no body at all is "as configured"."""
+
+    # `model_chain` is the API's name for it, not pydantic's reserved `model_` namespace.
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    model_chain: list[ModelName] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=10,
+        description='Models to run, in order, as a cascade (for example ["u2net"]); '
+        "each must be in the fleet's MODEL_CHAIN. Default: MODEL_CHAIN",
+    )
+    backdrop: Literal["black", "white", "auto"] | None = Field(
+        default=None, description="The result's backdrop; auto (the default): by brightness"
+    )
 
 
 class JobList(BaseModel):

@@ -15,6 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.failure_reasons import FailureReason
 from app.job_lifecycle.common import aware, mark_failed
 from app.models import ACTIVE_STATUSES, ImageProcessingJob, JobStatus, utc_now
+from app.processing_overrides import ProcessingOverrides
 
 logger = logging.getLogger(__name__)
 
@@ -55,16 +56,30 @@ def active_job(*, session: Session, image_id: int) -> ImageProcessingJob | None:
     return session.scalars(statement).one_or_none()
 
 
-def create_job(*, session: Session, book_id: int, image_id: int) -> tuple[ImageProcessingJob, bool]:
+def create_job(
+    *,
+    session: Session,
+    book_id: int,
+    image_id: int,
+    overrides: ProcessingOverrides | None = None,
+) -> tuple[ImageProcessingJob, bool]:
     """A new `pending` job for the image (True), or the active job it already has (False).
 
+    The new job records `overrides`; the active job keeps what it recorded (the caller compares).
     Inserted, not committed; the caller's pending rows (an upload's image row) are flushed
     first. A concurrent request may insert first: the database's unique index decides, and
     the loser gets the winner's job.
     """
     session.flush()
     statement = _INSERT_JOB_UNLESS_ACTIVE[session.get_bind().dialect.name]
-    values = {"book_id": book_id, "source_image_id": image_id, "status": JobStatus.pending}
+    chosen = overrides or ProcessingOverrides()
+    values = {
+        "book_id": book_id,
+        "source_image_id": image_id,
+        "status": JobStatus.pending,
+        "requested_model_chain": list(chosen.model_chain) if chosen.model_chain else None,
+        "requested_backdrop": chosen.backdrop,
+    }
     for _attempt in range(_INSERT_ATTEMPTS):
         row = session.execute(statement, values).one_or_none()
         if row is not None:

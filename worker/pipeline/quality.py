@@ -9,9 +9,11 @@ from typing import Literal, TypedDict
 import numpy as np
 from PIL import Image
 
+from app.processing_overrides import Backdrop
 from app.settings import Settings
 
-BackgroundColor = Literal["black", "white"]
+# One vocabulary of backdrops, the operator's overrides included (app/processing_overrides.py).
+BackgroundColor = Backdrop
 # The verdict's reasons, as the seed's validate_image_quality names them. When no model
 # passes, the job fails with `quality_<reason>`, a member of app/failure_reasons.py's
 # FailureReason (PipelineError refuses any other name; tests/worker/pipeline checks all three).

@@ -73,9 +73,17 @@ class PipelineResult:
 
 
 def process_image_bytes(
-    data: bytes, *, models: Sequence[MaskModel], config: PipelineConfig
+    data: bytes,
+    *,
+    models: Sequence[MaskModel],
+    config: PipelineConfig,
+    backdrop: BackgroundColor | None = None,
 ) -> PipelineResult:
-    """Raises PipelineError with a named reason when the image cannot be processed."""
+    """Raises PipelineError with a named reason when the image cannot be processed.
+
+    `backdrop` sets the result on that colour whatever the subject's brightness (an operator's
+    choice); None chooses by brightness. The brightness is measured and reported either way.
+    """
     started = time.perf_counter()
     decoded = decode_image(
         data, max_pixels=config.max_image_pixels, max_dimension=config.max_image_dimension
@@ -88,7 +96,9 @@ def process_image_bytes(
     inferred_at = time.perf_counter()
 
     brightness = subject_brightness(image, mask)
-    background = select_background_color(brightness, threshold=config.brightness_threshold)
+    background = backdrop or select_background_color(
+        brightness, threshold=config.brightness_threshold
+    )
     result = composite(image, mask, background)
     composed_at = time.perf_counter()
     png = encode_png(result)
