@@ -11,20 +11,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, Body, File, Form, UploadFile
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.api.admission import run_upload
 from app.api.deps import ApiKeyRequired, BookId, ImageId, SessionDep, SettingsDep, StorageDep
-from app.api.schemas import JobOut, UploadResult
+from app.api.schemas import JobOut, ProcessRequest, UploadResult
 from app.api.serialize import image_out, job_out
-from app.catalog import require_image, upload_image
+from app.catalog import upload_image
 from app.db import get_sessionmaker
-from app.enqueue import queue_image_processing
 from app.errors import ApiError, error_responses
 from app.handoff import Handoff
 from app.image_types import ACCEPTED_TYPES, sniff_image_type
+from app.reprocess import reprocess_image, requested_overrides
 from app.settings import Settings
 from app.storage import Storage
 
@@ -97,14 +97,33 @@ def _upload(
     "/{image_id}/process",
     status_code=202,
     dependencies=[ApiKeyRequired],
-    responses=error_responses(401, 404, 422),
+    responses=error_responses(401, 404, 409, 422),
 )
-async def process(book_id: BookId, image_id: ImageId, session: SessionDep) -> JobOut:
-    """Queue background removal of the image; its active job when it already has one."""
-    return await run_in_threadpool(_process, session=session, book_id=book_id, image_id=image_id)
+async def process(
+    book_id: BookId,
+    image_id: ImageId,
+    session: SessionDep,
+    settings: SettingsDep,
+    overrides: Annotated[ProcessRequest | None, Body()] = None,
+) -> JobOut:
+    """Queue background removal of the image, with the operator's overrides if any; its active
+    job when it already has one, and 409 active_job_differs when that one was asked for other
+    overrides (app/reprocess.py)."""
+    return await run_in_threadpool(
+        _process,
+        session=session,
+        settings=settings,
+        book_id=book_id,
+        image_id=image_id,
+        request=overrides or ProcessRequest(),
+    )
 
 
-def _process(*, session: Session, book_id: int, image_id: int) -> JobOut:
-    require_image(session=session, book_id=book_id, image_id=image_id)
-    job = queue_image_processing(session=session, book_id=book_id, image_id=image_id)
+def _process(
+    *, session: Session, settings: Settings, book_id: int, image_id: int, request: ProcessRequest
+) -> JobOut:
+    overrides = requested_overrides(
+        model_chain=request.model_chain, backdrop=request.backdrop, settings=settings
+    )
+    job = reprocess_image(session=session, book_id=book_id, image_id=image_id, overrides=overrides)
     return JobOut.model_validate(job)
