@@ -1,9 +1,9 @@
 """`image-processor jobs retry`: a new attempt for each failed job the filter selects.
 
 A retry is what the API's re-process is: a new job for the image, made by
-`app.job_lifecycle.create_job` (the failed job stays as the record of what happened), published
-by `app.enqueue`. It works as the beat sweep does, so that no row lock and no transaction is
-held while SQS is called:
+`app.job_lifecycle.create_job` with the overrides the failed job recorded (the failed job stays
+as the record of what happened), published by `app.enqueue`. It works as the beat sweep does,
+so that no row lock and no transaction is held while SQS is called:
 
 1. in one short transaction, take a batch of retryable failed jobs under `FOR UPDATE SKIP
    LOCKED` and create a new job for each; commit;
@@ -28,6 +28,7 @@ from app.db import session_scope
 from app.enqueue import JobMessage, publish_messages
 from app.job_lifecycle import create_job, record_publish_outcomes
 from app.models import ImageProcessingJob, JobStatus
+from app.processing_overrides import ProcessingOverrides
 from worker.operator_jobs import JobFilter, JobSummary, summarize
 
 log = logging.getLogger(__name__)
@@ -138,8 +139,15 @@ def _create_batch(
     )
     batch: list[tuple[JobSummary, JobMessage | None]] = []
     for failed in session.scalars(query).all():
+        # A new attempt at what was asked: the failed job's model chain and backdrop, if chosen.
+        overrides = ProcessingOverrides.of_job(
+            failed.requested_model_chain, failed.requested_backdrop
+        )
         job, created = create_job(
-            session=session, book_id=failed.book_id, image_id=failed.source_image_id
+            session=session,
+            book_id=failed.book_id,
+            image_id=failed.source_image_id,
+            overrides=overrides,
         )
         message = None
         if created:

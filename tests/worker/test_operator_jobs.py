@@ -216,3 +216,16 @@ def test_since_takes_a_duration_or_a_time() -> None:
     usage = run_cli("jobs", "--since", "yesterday")
     assert usage.returncode == 2
     assert "neither a duration" in usage.stderr
+
+
+def test_a_retry_asks_for_what_the_failed_job_asked_for(stack: Infrastructure) -> None:
+    book, failed = add_failed_job(FailureReason.quality_no_subject, age_s=60)
+    with session_scope() as session:
+        job = session.get(ImageProcessingJob, uuid.UUID(failed))
+        assert job is not None
+        job.requested_model_chain, job.requested_backdrop = ["u2net"], "white"
+
+    done = run_json("jobs", "retry", "--reason", "quality_no_subject", "--book", str(book))
+    [pair] = done["retried"]
+    new_job = records.job(pair["new_job"])
+    assert (new_job.requested_model_chain, new_job.requested_backdrop) == (["u2net"], "white")
