@@ -4,15 +4,16 @@
 
 resource "aws_lb" "api" {
   # checkov:skip=CKV_AWS_91: access logs need a log bucket with its own policy; CloudWatch has the API's own request logs.
-  # checkov:skip=CKV2_AWS_28: no WAF yet; the API requires an API key on every write and sits behind HTTPS only.
   # checkov:skip=CKV2_AWS_20: the HTTP listener exists only to redirect to HTTPS (aws_lb_listener.http_redirect).
-  # checkov:skip=CKV_AWS_150: deletion protection would block `terraform destroy` of a staging stack; prod.tfvars is the place to revisit.
+  # checkov:skip=CKV_AWS_150: deletion protection is on in production (below); staging's stays off so `terraform destroy` can remove it.
   name                       = "${local.name_prefix}-api"
   internal                   = false
   load_balancer_type         = "application"
   security_groups            = [aws_security_group.alb.id]
   subnets                    = aws_subnet.public[*].id
   drop_invalid_header_fields = true
+  # Production's public entry point cannot be deleted by a stray apply or destroy.
+  enable_deletion_protection = var.environment == "production"
   # Below uvicorn's keep-alive (65 s, docker/entrypoint.sh): the balancer closes idle
   # connections first.
   idle_timeout = 60

@@ -333,7 +333,7 @@ resource "aws_iam_role" "deploy" {
   name               = "${local.name_prefix}-deploy"
   assume_role_policy = data.aws_iam_policy_document.deploy_assume.json
   # The deploy job asks for a session as long as this (role-duration-seconds), longer than its
-  # 90-minute timeout, so a rollback at the end of a slow deploy is not refused.
+  # 100-minute timeout, so a rollback at the end of a slow deploy is not refused.
   max_session_duration = 7200
 }
 
@@ -356,6 +356,13 @@ data "aws_iam_policy_document" "deploy" {
       "ecr:PutImage",
       "ecr:UploadLayerPart",
     ]
+    resources = [aws_ecr_repository.this.arn, aws_ecr_repository.api.arn]
+  }
+
+  statement {
+    sid = "ReadScanFindings"
+    # The deploy waits for each image's scan on push and refuses CRITICAL or HIGH findings.
+    actions   = ["ecr:DescribeImageScanFindings"]
     resources = [aws_ecr_repository.this.arn, aws_ecr_repository.api.arn]
   }
 

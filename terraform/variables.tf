@@ -262,6 +262,17 @@ variable "api_allowed_cidrs" {
   default     = ["0.0.0.0/0"]
 }
 
+variable "api_rate_limit_per_5_minutes" {
+  type        = number
+  description = "Requests one client address may send the API's load balancer in five minutes before the WAF refuses it (403) until its rate falls back. 2000 is about 7 a second, sustained: above a client uploading a photo a second, below a flood."
+  default     = 2000
+
+  validation {
+    condition     = var.api_rate_limit_per_5_minutes >= 10
+    error_message = "api_rate_limit_per_5_minutes must be at least 10, WAF's smallest rate limit."
+  }
+}
+
 variable "api_5xx_alarm_threshold" {
   type        = number
   description = "Alarm when the API's load balancer answers more than this many 5xx (its own plus the API's) in 5 minutes."
@@ -275,12 +286,12 @@ variable "flower_certificate_arn" {
 
 variable "flower_allowed_cidrs" {
   type        = list(string)
-  description = "Private CIDR blocks (VPN, bastion) allowed to reach Flower's internal load balancer on HTTPS (443); Flower has no public address."
+  description = "Private CIDR blocks (the operators' VPN or office network, a bastion) allowed to reach Flower's internal load balancer on HTTPS (443); Flower has no public address. Empty: the VPC's own CIDR (vpc_cidr), which a bastion inside the VPC or an AWS Client VPN endpoint associated with it (it translates clients to addresses in the VPC) comes from."
   default     = []
 
   validation {
-    condition     = alltrue([for cidr in var.flower_allowed_cidrs : cidr != "0.0.0.0/0"])
-    error_message = "Flower is private: 0.0.0.0/0 is not allowed."
+    condition     = alltrue([for cidr in var.flower_allowed_cidrs : try(cidrhost(cidr, 0) != "" && tonumber(split("/", cidr)[1]) >= 16, false)])
+    error_message = "Flower is private: each of flower_allowed_cidrs is a CIDR of /16 or narrower (an operators' network, not 10.0.0.0/8 or 0.0.0.0/0)."
   }
 }
 

@@ -231,8 +231,13 @@ resource "aws_security_group" "flower_alb" {
   vpc_id      = aws_vpc.this.id
 }
 
+locals {
+  # The VPC itself unless the operators' networks are named.
+  flower_allowed_cidrs = length(var.flower_allowed_cidrs) > 0 ? var.flower_allowed_cidrs : [var.vpc_cidr]
+}
+
 resource "aws_vpc_security_group_ingress_rule" "flower_alb_https" {
-  for_each = toset(var.flower_allowed_cidrs)
+  for_each = toset(local.flower_allowed_cidrs)
 
   security_group_id = aws_security_group.flower_alb.id
   description       = "HTTPS to Flower from the operators' private network"

@@ -13,13 +13,14 @@ flower_certificate_arn       = "arn:aws:acm:us-east-1:222222222222:certificate/1
 image_processing_queue_name = "image-processing"
 images_bucket               = "image-processor-production-images-222222222222"
 
-worker_min_count     = 0
-worker_max_count     = 20
-api_desired_count    = 2
-valkey_replicas      = 1
-log_retention_days   = 90
-flower_allowed_cidrs = ["10.0.0.0/8"]
-alarm_email          = "oncall@example.com"
+# flower_allowed_cidrs: the operators' VPN or office CIDR; unset, the VPC's own (a bastion in it,
+# or a Client VPN endpoint associated with it).
+worker_min_count   = 0
+worker_max_count   = 20
+api_desired_count  = 2
+valkey_replicas    = 1
+log_retention_days = 90
+alarm_email        = "oncall@example.com"
 
 # Build once, promote by digest: the deploy reads the image staging's smoke test passed from
 # staging's repositories (account 111111111111, whose staging.tfvars lets this account pull).

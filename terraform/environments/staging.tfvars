@@ -16,13 +16,14 @@ flower_certificate_arn       = "arn:aws:acm:us-east-1:111111111111:certificate/1
 image_processing_queue_name = "image-processing-staging"
 images_bucket               = "image-processor-staging-images-111111111111"
 
-worker_min_count     = 0
-worker_max_count     = 4
-api_desired_count    = 1
-valkey_replicas      = 0
-log_retention_days   = 30
-flower_allowed_cidrs = ["10.0.0.0/8"]
-alarm_email          = ""
+# flower_allowed_cidrs: the operators' VPN or office CIDR; unset, the VPC's own (a bastion in it,
+# or a Client VPN endpoint associated with it).
+worker_min_count   = 0
+worker_max_count   = 4
+api_desired_count  = 1
+valkey_replicas    = 0
+log_retention_days = 30
+alarm_email        = ""
 
 # Build once, promote by digest: CI builds and pushes here, and production (account
 # 222222222222, the account of prod.tfvars) pulls the very image staging's smoke test passed.

@@ -32,6 +32,9 @@ _BLOCK_FUNCTION = re.compile(r"(?<![.\w])([a-z]\w*ToHclTerraform)\b")
 # Terraform's own meta-arguments and blocks, valid in every resource / data source.
 META_ARGUMENTS = {"count", "for_each", "provider", "depends_on"}
 META_BLOCKS = {"lifecycle", "dynamic", "provisioner", "connection"}
+# Blocks nested too deep for cdktf to generate: it types them as an argument of type `any`
+# (`anyToHclTerraform`), where the provider's schema has a block. Their content goes unchecked.
+DEEP_BLOCKS = {"aws_wafv2_web_acl": {"statement"}}
 
 
 @dataclass
@@ -168,6 +171,8 @@ def unknown_names(body: dict[str, Any], schema: Block, path: str) -> list[str]:
             if key in META_BLOCKS:
                 continue
             nested = schema.blocks.get(key)
+            if nested is None and key in DEEP_BLOCKS.get(path.split(".")[0], set()):
+                continue
             if nested is None:
                 hint = " (it is an argument: write `=`)" if key in schema.attributes else ""
                 problems.append(f"{path}: unknown block {key!r}{hint}")

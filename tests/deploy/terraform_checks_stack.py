@@ -11,6 +11,7 @@ from tests.deploy.checks import Terraform
 from tests.deploy.terraform_checks_alarms import alarm_problems, alarm_topic_problems
 from tests.deploy.terraform_checks_bucket import bucket_problems
 from tests.deploy.terraform_checks_ecs import autoscaling_problems, ecs_service_problems
+from tests.deploy.terraform_checks_edge import edge_problems
 from tests.deploy.terraform_checks_iam import iam_problems
 from tests.deploy.terraform_checks_nat import nat_problems
 from tests.deploy.terraform_checks_network import flower_problems
@@ -31,6 +32,7 @@ FILE_OF_PREFIX = {
     "aws_kms_": "kms.tf",
     "aws_ssm_": "ssm.tf",
     "aws_lb": "alb.tf",
+    "aws_wafv2_": "waf.tf",
     "aws_vpc": "vpc.tf",
     "aws_subnet": "vpc.tf",
     "aws_route": "vpc.tf",
@@ -104,6 +106,7 @@ def all_terraform_problems(tf: Terraform) -> list[str]:
         + alarm_problems(tf)
         + alarm_topic_problems(tf)
         + flower_problems(tf)
+        + edge_problems(tf)
         + nat_problems(tf)
         + secret_problems(tf)
         + variable_problems(tf)

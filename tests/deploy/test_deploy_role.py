@@ -201,7 +201,7 @@ def test_planted_default_session_is_refused(planted) -> None:
     replace_in(root / WORKFLOWS / "deploy-environment.yml", "role-duration-seconds: 7200", "")
     assert session_problems(root) == [
         "deploy-environment.yml deploy: the AWS session (3600 s) ends before the job's "
-        "timeout (5400 s)"
+        "timeout (6000 s)"
     ]
 
 
