@@ -21,6 +21,7 @@ from app.errors import install_error_handlers
 from app.headers import SecurityHeaders
 from app.limits import BodySizeLimit
 from app.logging_setup import configure_logging
+from app.review.routes import router as review_router
 from app.settings import Settings, get_settings
 from app.system_info import app_version
 
@@ -68,7 +69,8 @@ def create_app() -> FastAPI:
     app.add_middleware(BodySizeLimit)
     app.add_middleware(ApiKeyGate)
     app.add_middleware(SecurityHeaders)
-    for router in (books.router, images.router, imports.router, jobs.router, health.router):
+    routers = (books.router, images.router, imports.router, jobs.router, health.router)
+    for router in (*routers, review_router):
         app.include_router(router)
     return app
 

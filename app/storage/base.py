@@ -82,6 +82,11 @@ class Storage(ABC):
         one page of the area; the last key returned is where the next page starts. Fewer than
         `max_keys` means the area has no more."""
 
+    def link(self, key: str, *, expires_in: int) -> str | None:
+        """A URL a browser can fetch the object from for `expires_in` seconds, made without a
+        request (the review page's images); None where the backend has no such thing."""
+        return None
+
     @abstractmethod
     def check(self) -> None:
         """Raise StorageError unless the area is reachable (deep health, start-up checks)."""

@@ -94,6 +94,16 @@ class S3Storage(Storage):
                 Bucket=self.bucket, Key=self.object_key(key), Body=data, ContentType=content_type
             )
 
+    def link(self, key: str, *, expires_in: int) -> str | None:
+        """A presigned GET: signed here with the task role's credentials, no request made."""
+        return str(
+            self.client.generate_presigned_url(
+                "get_object",
+                Params={"Bucket": self.bucket, "Key": self.object_key(key)},
+                ExpiresIn=expires_in,
+            )
+        )
+
     def exists(self, key: str) -> bool:
         try:
             with _translated(key):
