@@ -82,6 +82,7 @@ def print_ready(stack: RunningStack, book_id: int, log_dir: Path) -> None:
     lines = [
         f"The sample book (book {book_id}) is processed. Explore:",
         f"  API docs:   {api}/docs",
+        f"  Review:     {api}/review?book={book_id}",
     ]
     user, password = stack.flower_credentials
     lines.append(f"  Flower:     {stack.flower_url}  (user {user}, password {password})")
