@@ -98,7 +98,7 @@ def test_an_active_job_is_returned_unless_the_request_asks_for_something_else(
 
 
 def test_an_image_of_another_book_is_not_found(client: TestClient) -> None:
-    book_id, image_id = _image(client)
+    _book_id, image_id = _image(client)
     other_book, _ = _image(client)
     response = _process(client, other_book, image_id, {"backdrop": "white"})
     assert response.status_code == 404
