@@ -10,34 +10,27 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
-from app.db import session_scope
 from app.failure_reasons import FailureReason
 from app.models import JobStatus
 from app.settings import Settings
-from worker.operator_dlq import (
-    DEFAULT_REDRIVE_LIMIT,
-    DEFAULT_SHOW_LIMIT,
-    dead_letter_queue_url,
-    queue_depth,
-    redrive_dead_letters,
-    show_dead_letters,
-)
-from worker.operator_jobs import (
-    DEFAULT_LISTING_LIMIT,
-    JobFilter,
-    JobSummary,
-    count_jobs,
-    list_jobs,
-    parse_since,
-)
-from worker.operator_retry import DEFAULT_RETRY_LIMIT, retry_failed_jobs
+
+if TYPE_CHECKING:
+    from worker.operator_jobs import JobFilter, JobSummary
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# What one run handles unless told otherwise. A listing: a screenful (the counts cover every
+# match). A retry: 500 jobs, ten batches of publishing, a few seconds; a larger backlog takes
+# more runs, each safe. A look at the dead-letter queue: 100. A redrive: 1000 messages, 100
+# batches of three SQS calls.
+DEFAULT_LISTING_LIMIT = 50
+DEFAULT_RETRY_LIMIT = 500
+DEFAULT_SHOW_LIMIT = 100
+DEFAULT_REDRIVE_LIMIT = 1000
 
 
 def add_operator_commands(commands: Any) -> None:
@@ -76,7 +69,14 @@ def _add_filter(parser: argparse.ArgumentParser, *, reason_required: bool) -> No
     parser.add_argument("--json", action="store_true", help="print one JSON document")
 
 
+# The commands' modules are imported when a command runs, as worker/cli.py does for `process`:
+# the database and AWS layers cost a second of start-up that `--help` and `models` need not pay.
+
+
 def run_jobs(arguments: argparse.Namespace, settings: Settings) -> int:
+    from app.db import session_scope
+    from worker.operator_jobs import JobFilter, count_jobs, list_jobs, parse_since
+
     try:
         selection = JobFilter(
             statuses=tuple(JobStatus(s) for s in getattr(arguments, "status", None) or ()),
@@ -106,6 +106,8 @@ def run_jobs(arguments: argparse.Namespace, settings: Settings) -> int:
 
 
 def _retry(arguments: argparse.Namespace, selection: JobFilter) -> int:
+    from worker.operator_retry import retry_failed_jobs
+
     report = retry_failed_jobs(
         selection=selection, limit=arguments.limit, dry_run=arguments.dry_run
     )
@@ -124,6 +126,13 @@ def _retry(arguments: argparse.Namespace, selection: JobFilter) -> int:
 
 
 def run_dlq(arguments: argparse.Namespace, settings: Settings) -> int:
+    from worker.operator_dlq import (
+        dead_letter_queue_url,
+        queue_depth,
+        redrive_dead_letters,
+        show_dead_letters,
+    )
+
     if arguments.dlq_command == "redrive" and not arguments.dry_run:
         report = redrive_dead_letters(settings=settings, limit=arguments.limit)
         if arguments.json:

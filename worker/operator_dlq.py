@@ -45,8 +45,6 @@ RECEIVE_WAIT_SECONDS = 1
 # and how long a redrive batch has for its send and delete (each at most the client's attempts
 # times its connect + read timeouts: 14 s by default).
 HOLD_SECONDS = 120
-DEFAULT_SHOW_LIMIT = 100
-DEFAULT_REDRIVE_LIMIT = 1000
 
 
 @dataclass(frozen=True)
@@ -97,7 +95,7 @@ def queue_depth(queue_url: str) -> int:
     return int(attributes["ApproximateNumberOfMessages"])
 
 
-def show_dead_letters(*, settings: Settings, limit: int = DEFAULT_SHOW_LIMIT) -> list[DeadLetter]:
+def show_dead_letters(*, settings: Settings, limit: int) -> list[DeadLetter]:
     """Up to `limit` messages, read and made visible again."""
     sqs, url = aws_client("sqs"), dead_letter_queue_url(settings)
     held: list[dict[str, Any]] = []
@@ -121,9 +119,7 @@ def show_dead_letters(*, settings: Settings, limit: int = DEFAULT_SHOW_LIMIT) ->
     return [describe(message) for message in held]
 
 
-def redrive_dead_letters(
-    *, settings: Settings, limit: int = DEFAULT_REDRIVE_LIMIT
-) -> RedriveReport:
+def redrive_dead_letters(*, settings: Settings, limit: int) -> RedriveReport:
     """Move up to `limit` messages to the work queue; stop at the first that cannot be moved."""
     source, target = dead_letter_queue_url(settings), resolve_queue_url(settings)
     report = RedriveReport()

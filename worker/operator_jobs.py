@@ -18,8 +18,6 @@ from sqlalchemy.orm import Session
 from app.job_lifecycle.common import aware
 from app.models import ImageProcessingJob, JobStatus, utc_now
 
-# A listing shows this many jobs unless told otherwise: a screenful; counts cover every match.
-DEFAULT_LISTING_LIMIT = 50
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -112,9 +110,7 @@ def count_jobs(*, session: Session, selection: JobFilter) -> list[StatusCount]:
     return sorted(counts, key=lambda row: (-row.count, row.status, row.reason or ""))
 
 
-def list_jobs(
-    *, session: Session, selection: JobFilter, limit: int = DEFAULT_LISTING_LIMIT
-) -> list[JobSummary]:
+def list_jobs(*, session: Session, selection: JobFilter, limit: int) -> list[JobSummary]:
     """The filter's jobs, the most recently changed first, at most `limit`."""
     jobs = ImageProcessingJob
     query = selection.apply(select(jobs)).order_by(jobs.updated_at.desc(), jobs.id).limit(limit)

@@ -36,8 +36,6 @@ log = logging.getLogger(__name__)
 # Jobs created per transaction and published before the next batch: ~5 ms a publish to SQS,
 # so a batch holds its row locks for well under a second and publishes in about a quarter.
 RETRY_BATCH_SIZE = 50
-# Jobs one run retries unless told otherwise; a larger backlog takes more runs (each is safe).
-DEFAULT_RETRY_LIMIT = 500
 
 
 @dataclass(frozen=True)
@@ -91,7 +89,7 @@ def retryable(selection: JobFilter) -> Select:
 def retry_failed_jobs(
     *,
     selection: JobFilter,
-    limit: int = DEFAULT_RETRY_LIMIT,
+    limit: int,
     dry_run: bool = False,
     batch_size: int = RETRY_BATCH_SIZE,
 ) -> RetryReport:
