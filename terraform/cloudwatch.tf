@@ -267,3 +267,39 @@ resource "aws_cloudwatch_metric_alarm" "worker_queue_idle" {
     }
   }
 }
+
+# --- ECS could not place a task ---------------------------------------------------------------
+# A service that cannot start a task (Fargate Spot out of capacity, the account's vCPU quota,
+# no address left in a subnet) emits SERVICE_TASK_PLACEMENT_FAILURE and retries; nothing else
+# says so, and the fleet is silently smaller than asked. Each event reaches the alarm topic.
+
+locals {
+  task_placement_failure_pattern = {
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Service Action"]
+    detail = {
+      eventName  = ["SERVICE_TASK_PLACEMENT_FAILURE"]
+      clusterArn = [aws_ecs_cluster.this.arn]
+    }
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "task_placement_failures" {
+  name          = "${local.name_prefix}-task-placement-failures"
+  description   = "ECS could not place a task of a service in ${local.name_prefix}"
+  event_pattern = jsonencode(local.task_placement_failure_pattern)
+}
+
+resource "aws_cloudwatch_event_target" "task_placement_failures" {
+  rule = aws_cloudwatch_event_rule.task_placement_failures.name
+  arn  = aws_sns_topic.alarms.arn
+
+  input_transformer {
+    input_paths = {
+      service = "$.resources[0]"
+      reason  = "$.detail.reason"
+      time    = "$.time"
+    }
+    input_template = "\"ECS could not place a task of <service> at <time>: <reason>. The service is running fewer tasks than it asked for (Spot capacity, quota, or subnet addresses).\""
+  }
+}

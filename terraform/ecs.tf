@@ -59,19 +59,23 @@ resource "aws_ecs_service" "worker" {
   desired_count   = var.worker_min_count
   propagate_tags  = "SERVICE"
 
-  # The first worker_on_demand_base tasks on on-demand Fargate, every further one on Spot
-  # (weight 0 against 1). Workers suit Spot: tasks are idempotent, acknowledged late, and end
-  # within the 120 s stop window, which is also what a Spot reclaim gives (SIGTERM, then two
-  # minutes); a reclaimed task's message returns to the queue for another worker.
+  # The first worker_on_demand_base tasks on on-demand Fargate; beyond them, on-demand and Spot
+  # share the tasks by weight (1 to 3 by default: a quarter on demand). ECS never moves a task
+  # from Spot to on demand when Spot has no capacity: it fails the placement and retries. With
+  # a weight, the on-demand share still starts, so a Spot shortage costs the fleet its Spot
+  # share, not everything beyond the base; the failed placements raise an alert (cloudwatch.tf).
+  # Workers suit Spot: tasks are idempotent, acknowledged late, and end within the 120 s stop
+  # window, which is also what a Spot reclaim gives (SIGTERM, then two minutes); a reclaimed
+  # task's message returns to the queue for another worker.
   capacity_provider_strategy {
     capacity_provider = "FARGATE"
     base              = var.worker_on_demand_base
-    weight            = 0
+    weight            = var.worker_on_demand_weight
   }
 
   capacity_provider_strategy {
     capacity_provider = "FARGATE_SPOT"
-    weight            = 1
+    weight            = var.worker_spot_weight
   }
 
   # The provider changes a capacity provider strategy in place only with a new deployment

@@ -80,4 +80,22 @@ data "aws_iam_policy_document" "alarms_key" {
       values   = [local.account_id]
     }
   }
+
+  # ECS's placement failures reach the same topic through EventBridge (cloudwatch.tf).
+  statement {
+    sid       = "EventBridgePublishesPlacementFailures"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
 }

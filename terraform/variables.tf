@@ -228,6 +228,28 @@ variable "worker_on_demand_base" {
   }
 }
 
+variable "worker_on_demand_weight" {
+  type        = number
+  description = "Beyond worker_on_demand_base, the on-demand share of worker tasks against worker_spot_weight. At least 1: ECS does not fall back to on demand when Spot has no capacity, so without an on-demand weight a Spot shortage would shrink the fleet to its base."
+  default     = 1
+
+  validation {
+    condition     = var.worker_on_demand_weight >= 1
+    error_message = "worker_on_demand_weight must be at least 1: with 0, a Spot shortage leaves only worker_on_demand_base tasks."
+  }
+}
+
+variable "worker_spot_weight" {
+  type        = number
+  description = "Beyond worker_on_demand_base, the Fargate Spot share of worker tasks against worker_on_demand_weight (3 to 1: three Spot tasks for each on-demand one)."
+  default     = 3
+
+  validation {
+    condition     = var.worker_spot_weight >= 0
+    error_message = "worker_spot_weight cannot be negative."
+  }
+}
+
 variable "worker_backlog_per_task_target" {
   type        = number
   description = "Messages (waiting + in flight) per worker task that target tracking aims for: the acceptable queue delay divided by the seconds one task needs per image (2 processes per task). Scaling out from zero starts one task per this many waiting messages."

@@ -50,15 +50,26 @@ def capacity_problems(tf: Terraform) -> list[str]:
                 "ecs service worker: no Fargate Spot (a capacity_provider_strategy with "
                 "FARGATE_SPOT weight > 0 instead of launch_type)"
             )
-        if on_demand.get("base") != "${var.worker_on_demand_base}" or on_demand.get("weight"):
+        if on_demand.get("base") != "${var.worker_on_demand_base}":
             problems.append(
                 "ecs service worker: FARGATE must carry the on-demand base "
-                "(var.worker_on_demand_base, weight 0), so every task beyond it runs on Spot"
+                "(var.worker_on_demand_base)"
+            )
+        if (
+            on_demand.get("weight") != "${var.worker_on_demand_weight}"
+            or spot.get("weight") != "${var.worker_spot_weight}"
+        ):
+            problems.append(
+                "ecs service worker: FARGATE needs a weight (var.worker_on_demand_weight) beside "
+                "Spot's (var.worker_spot_weight): ECS never falls back from Spot to on demand, "
+                "so without it a Spot shortage shrinks the fleet to its base"
             )
         if strategy and body.get("force_new_deployment") is not True:
             problems.append(
                 "ecs service worker: force_new_deployment must be true to change its strategy"
             )
+    if not default(tf, "worker_on_demand_weight") or not default(tf, "worker_spot_weight"):
+        problems.append("ecs: worker_on_demand_weight and worker_spot_weight default above 0")
     if default(tf, "worker_on_demand_base") != 1:
         problems.append("ecs: worker_on_demand_base defaults to 1 (one on-demand worker)")
     return problems

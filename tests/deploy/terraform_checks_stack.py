@@ -15,6 +15,7 @@ from tests.deploy.terraform_checks_edge import edge_problems
 from tests.deploy.terraform_checks_iam import iam_problems
 from tests.deploy.terraform_checks_nat import nat_problems
 from tests.deploy.terraform_checks_network import flower_problems
+from tests.deploy.terraform_checks_placement import placement_problems
 from tests.deploy.terraform_checks_storage import queue_problems, storage_problems
 
 # Which file each AWS service's resources live in (one file per service).
@@ -105,6 +106,7 @@ def all_terraform_problems(tf: Terraform) -> list[str]:
         + autoscaling_problems(tf)
         + alarm_problems(tf)
         + alarm_topic_problems(tf)
+        + placement_problems(tf)
         + flower_problems(tf)
         + edge_problems(tf)
         + nat_problems(tf)

@@ -41,7 +41,7 @@ PLANTS: list[Plant] = [
     (
         "ecs.tf",
         '  capacity_provider_strategy {\n    capacity_provider = "FARGATE_SPOT"\n    weight'
-        "            = 1\n  }\n",
+        "            = var.worker_spot_weight\n  }\n",
         "",
         "worker: no Fargate Spot",
     ),
@@ -53,9 +53,10 @@ PLANTS: list[Plant] = [
     ),
     (
         "ecs.tf",
+        "base              = var.worker_on_demand_base\n"
+        "    weight            = var.worker_on_demand_weight",
         "base              = var.worker_on_demand_base\n    weight            = 0",
-        "base              = var.worker_on_demand_base\n    weight            = 1",
-        "FARGATE must carry the on-demand base",
+        "FARGATE needs a weight (var.worker_on_demand_weight)",
     ),
     ("ecs.tf", "force_new_deployment = true", "force_new_deployment = false", "force_new_deploy"),
 ]
