@@ -8,10 +8,14 @@ same placeholders for every deploy, from the values terraform publishes in SSM
     python deploy/render.py worker --values values.json --image 123.dkr.ecr...:<sha> > worker.json
     aws ecs register-task-definition --cli-input-json file://worker.json
 
+One placeholder is not a value but a rule: `${worker_concurrency}` is derived from the worker
+task's own `cpu`, one pool process per vCPU (docs/performance.md); terraform/main.tf derives it
+the same way for the first revision.
+
 Before printing, the result is checked the way ECS would check it, offline: botocore's own
 RegisterTaskDefinition input model (types, unknown keys, required members, enums), the table
-of CPU/memory pairs Fargate accepts, and a worker's stopTimeout against its TASK_TIME_LIMIT.
-Any problem exits non-zero and prints nothing.
+of CPU/memory pairs Fargate accepts, a worker's stopTimeout against its TASK_TIME_LIMIT, and a
+worker's pool against its task's vCPUs and memory. Any problem exits non-zero and prints nothing.
 """
 
 from __future__ import annotations
@@ -43,6 +47,17 @@ FARGATE_MEMORY_BY_CPU: dict[int, set[int]] = {
 }
 
 
+# The worker's layout (docs/performance.md, "Layout"): one pool process per vCPU, one onnxruntime
+# thread each. Memory per process (docs/operations.md, "Memory", `make bench-soak`): 1.15 GB
+# steady, a peak of 1826 MB on a 48 MP PNG; WORKER_MAX_MEMORY_PER_CHILD_MB (2048 by default)
+# lets a process grow to it before replacing it, so the pool is sized at the larger of the two.
+# The main process holds no model: 104 MB measured after `import worker.tasks`, with headroom.
+CPU_UNITS_PER_VCPU = 1024
+POOL_PROCESS_PEAK_MB = 1826
+POOL_PROCESS_CAP_MB = 2048
+MAIN_PROCESS_MB = 256
+
+
 class RenderError(ValueError):
     """A template could not be rendered or its result is not a valid task definition."""
 
@@ -51,8 +66,18 @@ def placeholders(template: str) -> set[str]:
     return set(PLACEHOLDER.findall(template))
 
 
+def derived_values(template: str) -> dict[str, str]:
+    """The placeholders a template's own fields decide: WORKER_CONCURRENCY from its cpu."""
+    if "worker_concurrency" not in placeholders(template):
+        return {}
+    cpu = int(json.loads(template)["cpu"])
+    return {"worker_concurrency": str(max(1, cpu // CPU_UNITS_PER_VCPU))}
+
+
 def render(template: str, values: dict[str, str]) -> dict[str, Any]:
-    """Fill every `${name}`; as in templatefile(), a placeholder without a value is an error."""
+    """Fill every `${name}`; as in templatefile(), a placeholder without a value is an error.
+    Derived placeholders follow their rule, whatever `values` says."""
+    values = {**values, **derived_values(template)}
     missing = sorted(placeholders(template) - values.keys())
     if missing:
         raise RenderError(f"no value for placeholder(s): {', '.join(missing)}")
@@ -151,11 +176,35 @@ def shutdown_errors(task_definition: dict[str, Any]) -> list[str]:
     return errors
 
 
+def pool_errors(task_definition: dict[str, Any]) -> list[str]:
+    """A worker runs one pool process per vCPU, and the task's memory holds every process at
+    its worst plus the main process."""
+    errors = []
+    for container in task_definition.get("containerDefinitions", []):
+        if container.get("command") != ["worker"]:
+            continue
+        environment = {item.get("name"): item.get("value") for item in container["environment"]}
+        vcpus = max(1, int(task_definition["cpu"]) // CPU_UNITS_PER_VCPU)
+        processes = int(environment.get("WORKER_CONCURRENCY", 0))
+        if processes != vcpus:
+            errors.append(f"WORKER_CONCURRENCY {processes} is not one process per vCPU ({vcpus})")
+        cap = int(environment.get("WORKER_MAX_MEMORY_PER_CHILD_MB", POOL_PROCESS_CAP_MB))
+        per_process = max(POOL_PROCESS_PEAK_MB, cap)
+        needed = processes * per_process + MAIN_PROCESS_MB
+        if needed > int(task_definition["memory"]):
+            errors.append(
+                f"memory {task_definition['memory']} MiB holds less than {processes} pool "
+                f"processes at {per_process} MB and the main process ({needed} MB)"
+            )
+    return errors
+
+
 def problems(task_definition: dict[str, Any]) -> list[str]:
     return (
         model_errors(task_definition)
         + fargate_errors(task_definition)
         + shutdown_errors(task_definition)
+        + pool_errors(task_definition)
     )
 
 

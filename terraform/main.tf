@@ -54,13 +54,18 @@ locals {
     cascade_max_shadow           = tostring(var.cascade_max_shadow)
   }
 
+  # WORKER_CONCURRENCY: one pool process per vCPU of the worker task (docs/performance.md), as
+  # deploy/render.py derives it for every later revision.
+  worker_concurrency = tostring(max(1, floor(tonumber(jsondecode(file("${path.module}/../deploy/ecs/worker.json")).cpu) / 1024)))
+
   # The first revision of each task definition, rendered from the same JSON CI renders. The
   # api runs the small `api` image target from its own repository; the others the runtime.
   task_definitions = {
     for service in local.services : service => jsondecode(templatefile(
       "${path.module}/../deploy/ecs/${service}.json",
       merge(local.task_definition_values, {
-        image = "${service == "api" ? aws_ecr_repository.api.repository_url : aws_ecr_repository.this.repository_url}:${var.initial_image_tag}"
+        worker_concurrency = local.worker_concurrency
+        image              = "${service == "api" ? aws_ecr_repository.api.repository_url : aws_ecr_repository.this.repository_url}:${var.initial_image_tag}"
       }),
     ))
   }
