@@ -174,9 +174,10 @@ resource "aws_ecs_service" "api" {
   health_check_grace_period_seconds = 60
   propagate_tags                    = "SERVICE"
 
+  # Its own group: reached from its load balancer only, and no way to the event bus.
   network_configuration {
     subnets          = aws_subnet.private[*].id
-    security_groups  = [aws_security_group.tasks.id]
+    security_groups  = [aws_security_group.api.id]
     assign_public_ip = false
   }
 

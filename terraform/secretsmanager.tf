@@ -15,12 +15,12 @@ data "aws_secretsmanager_secret" "flower_basic_auth" {
   arn = var.flower_basic_auth_secret_arn
 }
 
-# EVENTS_BROKER_URL. The Valkey bus has no AUTH token (elasticache.tf says why), so this URL
-# carries no password; it still travels as a secret, like every SecretStr setting, so turning
-# AUTH on later is a change of this value only.
+# EVENTS_BROKER_URL: the Valkey bus over TLS with its AUTH token (elasticache.tf), as a secret
+# the worker's, beat's and Flower's execution roles read at task start; never plain text in a
+# task definition. The API's task definition does not name it.
 resource "aws_secretsmanager_secret" "events_broker_url" {
-  # checkov:skip=CKV2_AWS_57: the value is derived from the cache endpoint and holds no credential; there is nothing to rotate.
-  # checkov:skip=CKV_AWS_149: AWS-managed key; see CKV2_AWS_57, the value is not a credential.
+  # checkov:skip=CKV2_AWS_57: derived from the AUTH token's secret, which is rotated there (a new token, then apply).
+  # checkov:skip=CKV_AWS_149: AWS-managed key, as the hand-made secrets; the execution roles need no kms grant.
   name                    = "${local.name_prefix}/events-broker-url"
   description             = "EVENTS_BROKER_URL: the Valkey event bus for Celery events and Flower"
   recovery_window_in_days = 7
@@ -29,7 +29,8 @@ resource "aws_secretsmanager_secret" "events_broker_url" {
 resource "aws_secretsmanager_secret_version" "events_broker_url" {
   secret_id = aws_secretsmanager_secret.events_broker_url.id
   secret_string = format(
-    "rediss://%s:%d/0?ssl_cert_reqs=required",
+    "rediss://:%s@%s:%d/0?ssl_cert_reqs=required",
+    urlencode(data.aws_secretsmanager_secret_version.events_auth_token.secret_string),
     aws_elasticache_replication_group.events.primary_endpoint_address,
     aws_elasticache_replication_group.events.port,
   )

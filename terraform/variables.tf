@@ -102,6 +102,11 @@ variable "flower_basic_auth_secret_arn" {
   description = "ARN of the existing Secrets Manager secret holding Flower's basic auth, user:password (FLOWER_BASIC_AUTH)."
 }
 
+variable "events_auth_token_secret_arn" {
+  type        = string
+  description = "ARN of the existing Secrets Manager secret whose value is the Valkey event bus's AUTH token (16-128 printable characters without @, \" or /; `openssl rand -hex 32`). Terraform sets it on the bus and builds EVENTS_BROKER_URL from it; the token is in terraform state (elasticache.tf says why)."
+}
+
 variable "secrets_kms_key_arns" {
   type        = list(string)
   description = "Customer-managed KMS keys that encrypt the referenced secrets, if any; the execution and task roles may decrypt with them. Empty when the secrets use the AWS-managed key."

@@ -151,24 +151,57 @@ resource "aws_vpc_security_group_egress_rule" "alb_to_api" {
   ip_protocol                  = "tcp"
   from_port                    = 8000
   to_port                      = 8000
-  referenced_security_group_id = aws_security_group.tasks.id
+  referenced_security_group_id = aws_security_group.api.id
 }
 
-resource "aws_security_group" "tasks" {
-  # The description still names Flower, which now has its own group (below): changing a security
-  # group's description replaces the group, and with it every task's network interface.
-  name        = "${local.name_prefix}-tasks"
-  description = "ECS tasks: API from the load balancer, Flower from the operators, egress for AWS APIs"
+# --- the API: port 8000 from its load balancer; out to AWS APIs and Postgres, never the bus ---
+# The API publishes tasks to SQS by name and never touches the event bus (its task definition
+# sets no EVENTS_BROKER_URL, so /health/deep reports the bus "skipped"): remote control
+# (shutdown, pool_shrink, revoke) stays out of reach of the internet-facing process.
+
+resource "aws_security_group" "api" {
+  name        = "${local.name_prefix}-api"
+  description = "API tasks: 8000 from their load balancer only; egress for AWS APIs and Postgres"
   vpc_id      = aws_vpc.this.id
 }
 
-resource "aws_vpc_security_group_ingress_rule" "tasks_api_from_alb" {
-  security_group_id            = aws_security_group.tasks.id
+resource "aws_vpc_security_group_ingress_rule" "api_from_alb" {
+  security_group_id            = aws_security_group.api.id
   description                  = "API port from the load balancer"
   ip_protocol                  = "tcp"
   from_port                    = 8000
   to_port                      = 8000
   referenced_security_group_id = aws_security_group.alb.id
+}
+
+resource "aws_vpc_security_group_egress_rule" "api_https" {
+  # checkov:skip=CKV_AWS_382: the API calls AWS APIs (SQS, S3, Secrets Manager, ECR, CloudWatch Logs) over HTTPS through the NAT gateway or the S3 endpoint; those have no fixed CIDR.
+  security_group_id = aws_security_group.api.id
+  description       = "HTTPS to AWS APIs"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  cidr_ipv4         = "0.0.0.0/0"
+}
+
+resource "aws_vpc_security_group_egress_rule" "api_postgres" {
+  security_group_id = aws_security_group.api.id
+  description       = "Postgres inside the VPC"
+  ip_protocol       = "tcp"
+  from_port         = 5432
+  to_port           = 5432
+  cidr_ipv4         = var.vpc_cidr
+}
+
+# --- worker, beat, and the deploy's one-off tasks (migration, smoke test) --------------------
+
+resource "aws_security_group" "tasks" {
+  # The description still names the API and Flower, which now have groups of their own:
+  # changing a security group's description replaces the group, and with it every task's
+  # network interface.
+  name        = "${local.name_prefix}-tasks"
+  description = "ECS tasks: API from the load balancer, Flower from the operators, egress for AWS APIs"
+  vpc_id      = aws_vpc.this.id
 }
 
 resource "aws_vpc_security_group_egress_rule" "tasks_https" {
@@ -205,6 +238,8 @@ resource "aws_security_group" "valkey" {
   vpc_id      = aws_vpc.this.id
 }
 
+# The bus admits the worker and beat (tasks), the deploy's smoke test (tasks) and Flower: never
+# the API. It also asks for the AUTH token over TLS (elasticache.tf).
 resource "aws_vpc_security_group_ingress_rule" "valkey_from_tasks" {
   security_group_id            = aws_security_group.valkey.id
   description                  = "Valkey from the ECS tasks"

@@ -10,6 +10,7 @@ from app.settings import Settings
 from tests.deploy.checks import Terraform
 from tests.deploy.terraform_checks_alarms import alarm_problems, alarm_topic_problems
 from tests.deploy.terraform_checks_bucket import bucket_problems
+from tests.deploy.terraform_checks_bus import bus_problems
 from tests.deploy.terraform_checks_ecs import autoscaling_problems, ecs_service_problems
 from tests.deploy.terraform_checks_edge import edge_problems
 from tests.deploy.terraform_checks_iam import iam_problems
@@ -108,6 +109,7 @@ def all_terraform_problems(tf: Terraform) -> list[str]:
         + alarm_topic_problems(tf)
         + placement_problems(tf)
         + flower_problems(tf)
+        + bus_problems(tf)
         + edge_problems(tf)
         + nat_problems(tf)
         + secret_problems(tf)
