@@ -6,7 +6,7 @@
 #   secretsmanager.tf secret references                 elasticache.tf   Valkey event bus for Flower
 #   cloudwatch.tf     log groups, alarms                sns.tf           alarm notifications
 #   kms.tf            the alarm topic's key             ssm.tf           values CI needs to render deploy/ecs/*.json
-#   waf.tf            the API balancer's rate limit
+#   waf.tf            the API balancer's rate limit   rds.tf           the Postgres database
 
 data "aws_caller_identity" "current" {}
 

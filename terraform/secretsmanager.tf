@@ -35,3 +35,17 @@ resource "aws_secretsmanager_secret_version" "events_broker_url" {
     aws_elasticache_replication_group.events.port,
   )
 }
+
+# The database secret's value: the connection JSON the app reads (app/credentials.py), written
+# write-only with the password rds.tf sends RDS, so neither is in the state.
+resource "aws_secretsmanager_secret_version" "database" {
+  secret_id = data.aws_secretsmanager_secret.database.id
+  secret_string_wo = jsonencode({
+    host     = aws_db_instance.this.address
+    port     = aws_db_instance.this.port
+    username = aws_db_instance.this.username
+    password = ephemeral.aws_secretsmanager_random_password.database.random_password
+    dbname   = aws_db_instance.this.db_name
+  })
+  secret_string_wo_version = var.database_credentials_version
+}

@@ -89,7 +89,35 @@ variable "promote_from_repository_arns" {
 
 variable "database_secret_arn" {
   type        = string
-  description = "ARN of the EXISTING Secrets Manager secret with the Postgres credentials (host, port, username, password, dbname). Terraform only reads its ARN; it never sets or rotates a password."
+  description = "ARN of the EXISTING, empty Secrets Manager secret for the Postgres connection. Terraform writes host, port, username, password and dbname into it write-only (rds.tf): the password never enters the state."
+}
+
+variable "database_credentials_version" {
+  type        = number
+  description = "Version of the database password: bump it to have a new one made and written to RDS and the database secret (both write-only)."
+  default     = 1
+}
+
+variable "database_instance_class" {
+  type        = string
+  description = "RDS instance class of the Postgres database; its memory sets max_connections, which the fleet's connection budget must fit (docs/deployment.md, \"Connections\")."
+  default     = "db.t4g.micro"
+
+  validation {
+    condition     = contains(["db.t4g.micro", "db.t4g.small", "db.t4g.medium", "db.t4g.large", "db.m7g.large"], var.database_instance_class)
+    error_message = "database_instance_class must be one whose memory rds.tf knows (local.database_memory_bytes)."
+  }
+}
+
+variable "database_backup_retention_days" {
+  type        = number
+  description = "Days RDS keeps automated backups (point-in-time recovery)."
+  default     = 14
+
+  validation {
+    condition     = var.database_backup_retention_days >= 7 && var.database_backup_retention_days <= 35
+    error_message = "database_backup_retention_days must be 7-35: a week of point-in-time recovery at least."
+  }
 }
 
 variable "api_key_secret_arn" {

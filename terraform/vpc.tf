@@ -185,12 +185,12 @@ resource "aws_vpc_security_group_egress_rule" "api_https" {
 }
 
 resource "aws_vpc_security_group_egress_rule" "api_postgres" {
-  security_group_id = aws_security_group.api.id
-  description       = "Postgres inside the VPC"
-  ip_protocol       = "tcp"
-  from_port         = 5432
-  to_port           = 5432
-  cidr_ipv4         = var.vpc_cidr
+  security_group_id            = aws_security_group.api.id
+  description                  = "Postgres (RDS)"
+  ip_protocol                  = "tcp"
+  from_port                    = 5432
+  to_port                      = 5432
+  referenced_security_group_id = aws_security_group.database.id
 }
 
 # --- worker, beat, and the deploy's one-off tasks (migration, smoke test) --------------------
@@ -215,12 +215,12 @@ resource "aws_vpc_security_group_egress_rule" "tasks_https" {
 }
 
 resource "aws_vpc_security_group_egress_rule" "tasks_postgres" {
-  security_group_id = aws_security_group.tasks.id
-  description       = "Postgres inside the VPC"
-  ip_protocol       = "tcp"
-  from_port         = 5432
-  to_port           = 5432
-  cidr_ipv4         = var.vpc_cidr
+  security_group_id            = aws_security_group.tasks.id
+  description                  = "Postgres (RDS)"
+  ip_protocol                  = "tcp"
+  from_port                    = 5432
+  to_port                      = 5432
+  referenced_security_group_id = aws_security_group.database.id
 }
 
 resource "aws_vpc_security_group_egress_rule" "tasks_valkey" {
@@ -325,4 +325,26 @@ resource "aws_vpc_security_group_egress_rule" "flower_valkey" {
   from_port                    = 6379
   to_port                      = 6379
   referenced_security_group_id = aws_security_group.valkey.id
+}
+
+# --- the database: Postgres from the API, the worker, beat and the deploy's migration only ----
+
+resource "aws_security_group" "database" {
+  name        = "${local.name_prefix}-database"
+  description = "RDS Postgres: 5432 from the API and the ECS tasks only"
+  vpc_id      = aws_vpc.this.id
+}
+
+resource "aws_vpc_security_group_ingress_rule" "database_from_tasks" {
+  for_each = {
+    api   = aws_security_group.api.id
+    tasks = aws_security_group.tasks.id
+  }
+
+  security_group_id            = aws_security_group.database.id
+  description                  = "Postgres from the ${each.key} security group"
+  ip_protocol                  = "tcp"
+  from_port                    = 5432
+  to_port                      = 5432
+  referenced_security_group_id = each.value
 }

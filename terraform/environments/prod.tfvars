@@ -16,12 +16,13 @@ images_bucket               = "image-processor-production-images-222222222222"
 
 # flower_allowed_cidrs: the operators' VPN or office CIDR; unset, the VPC's own (a bastion in it,
 # or a Client VPN endpoint associated with it).
-worker_min_count   = 0
-worker_max_count   = 20
-api_desired_count  = 2
-valkey_replicas    = 1
-log_retention_days = 90
-alarm_email        = "oncall@example.com"
+worker_min_count        = 0
+worker_max_count        = 20
+api_desired_count       = 2
+database_instance_class = "db.t4g.small"
+valkey_replicas         = 1
+log_retention_days      = 90
+alarm_email             = "oncall@example.com"
 
 # Build once, promote by digest: the deploy reads the image staging's smoke test passed from
 # staging's repositories (account 111111111111, whose staging.tfvars lets this account pull).

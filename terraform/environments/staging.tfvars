@@ -19,12 +19,13 @@ images_bucket               = "image-processor-staging-images-111111111111"
 
 # flower_allowed_cidrs: the operators' VPN or office CIDR; unset, the VPC's own (a bastion in it,
 # or a Client VPN endpoint associated with it).
-worker_min_count   = 0
-worker_max_count   = 4
-api_desired_count  = 1
-valkey_replicas    = 0
-log_retention_days = 30
-alarm_email        = ""
+worker_min_count        = 0
+worker_max_count        = 4
+api_desired_count       = 1
+database_instance_class = "db.t4g.micro"
+valkey_replicas         = 0
+log_retention_days      = 30
+alarm_email             = ""
 
 # Build once, promote by digest: CI builds and pushes here, and production (account
 # 222222222222, the account of prod.tfvars) pulls the very image staging's smoke test passed.

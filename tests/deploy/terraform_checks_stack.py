@@ -11,6 +11,7 @@ from tests.deploy.checks import Terraform
 from tests.deploy.terraform_checks_alarms import alarm_problems, alarm_topic_problems
 from tests.deploy.terraform_checks_bucket import bucket_problems
 from tests.deploy.terraform_checks_bus import bus_problems
+from tests.deploy.terraform_checks_database import database_problems
 from tests.deploy.terraform_checks_ecs import autoscaling_problems, ecs_service_problems
 from tests.deploy.terraform_checks_edge import edge_problems
 from tests.deploy.terraform_checks_iam import iam_problems
@@ -23,6 +24,7 @@ from tests.deploy.terraform_checks_storage import queue_problems, storage_proble
 FILE_OF_PREFIX = {
     "aws_ecr_": "ecr.tf",
     "aws_ecs_": "ecs.tf",
+    "aws_db_": "rds.tf",
     "aws_appautoscaling_": "autoscaling.tf",
     "aws_sqs_": "sqs.tf",
     "aws_s3_": "s3.tf",
@@ -51,12 +53,21 @@ def secret_problems(tf: Terraform) -> list[str]:
     database = tf.data.get(("aws_secretsmanager_secret", "database"))
     if not database or database[1].get("arn") != "${var.database_secret_arn}":
         problems.append("secrets: the database secret must be read from var.database_secret_arn")
+    # Terraform makes the database password, but only as an ephemeral value passed to
+    # write-only arguments: never `password` or `secret_string`, which the state would keep.
     for (type_name, name), (_, body) in tf.resources.items():
         text = json.dumps(body).lower()
-        if type_name in {"aws_db_instance", "aws_rds_cluster"} or (
+        stored = {"password", "master_password", "secret_string", "secret_binary"} & body.keys()
+        database = type_name in {"aws_db_instance", "aws_rds_cluster"} or (
             type_name == "aws_secretsmanager_secret_version" and "database" in text
-        ):
-            problems.append(f"secrets: {type_name}.{name} lets terraform set a database password")
+        )
+        written_only = all(
+            str(body.get(key, "")).startswith("${ephemeral.")
+            for key in ("password_wo",)
+            if type_name == "aws_db_instance"
+        ) and ("password_wo" in body or "secret_string_wo" in body)
+        if database and (stored or not written_only):
+            problems.append(f"secrets: {type_name}.{name} lets terraform store a database password")
     for name in tf.variables:
         if "password" in name.lower():
             problems.append(f"secrets: variable {name} passes a password through terraform")
@@ -113,6 +124,7 @@ def all_terraform_problems(tf: Terraform) -> list[str]:
         + edge_problems(tf)
         + nat_problems(tf)
         + secret_problems(tf)
+        + database_problems(tf)
         + variable_problems(tf)
         + layout_problems(tf)
     )

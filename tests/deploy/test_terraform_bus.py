@@ -30,10 +30,12 @@ PLANTS: list[Plant] = [
     ),
     (
         "vpc.tf",
-        "  from_port         = 5432\n  to_port           = 5432\n  cidr_ipv4         = var.vpc_cidr"
-        "\n}\n\n# --- worker, beat",
-        "  from_port         = 6379\n  to_port           = 6379\n  cidr_ipv4         = var.vpc_cidr"
-        "\n}\n\n# --- worker, beat",
+        'description                  = "Postgres (RDS)"\n  ip_protocol                  = "tcp"\n'
+        "  from_port                    = 5432\n  to_port                      = 5432\n"
+        "  referenced_security_group_id = aws_security_group.database.id\n}\n\n# --- worker",
+        'description                  = "Postgres (RDS)"\n  ip_protocol                  = "tcp"\n'
+        "  from_port                    = 6379\n  to_port                      = 6379\n"
+        "  referenced_security_group_id = aws_security_group.database.id\n}\n\n# --- worker",
         "api: egress api_postgres goes beyond HTTPS and Postgres",
     ),
     (
