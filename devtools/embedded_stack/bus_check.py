@@ -27,6 +27,8 @@ import psutil
 import redis
 from kombu import Connection, Exchange, Queue
 from kombu.message import Message
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from devtools.embedded_stack.events_bus import embedded_server_binary, server_command
 from devtools.embedded_stack.processes import free_port, stop_process_group
@@ -47,7 +49,9 @@ def started(server: Path, data_dir: Path) -> Iterator[tuple[int, float, float]]:
         start_new_session=True,
     )
     try:
-        client = redis.Redis(port=port, socket_connect_timeout=CONNECT_TIMEOUT_S)
+        client = redis.Redis(
+            port=port, socket_connect_timeout=CONNECT_TIMEOUT_S, retry=Retry(NoBackoff(), 0)
+        )
         while True:
             try:
                 client.ping()
