@@ -16,6 +16,7 @@ resource "aws_ssm_parameter" "deploy_values" {
     private_subnet_ids      = join(",", aws_subnet.private[*].id)
     tasks_security_group_id = aws_security_group.tasks.id
     api_load_balancer       = aws_lb.api.dns_name
+    api_domain_name         = var.api_domain_name
     flower_target_group     = aws_lb_target_group.flower.arn
   }))
 }

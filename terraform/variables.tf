@@ -311,6 +311,16 @@ variable "api_certificate_arn" {
   description = "ACM certificate ARN for the API's HTTPS listener."
 }
 
+variable "api_domain_name" {
+  type        = string
+  description = "The API's DNS name, the one api_certificate_arn covers: the deploy checks the API through its load balancer with the certificate verified for this name."
+
+  validation {
+    condition     = can(regex("^([a-z0-9]([a-z0-9-]*[a-z0-9])?\\.)+[a-z]{2,}$", var.api_domain_name))
+    error_message = "api_domain_name is a DNS name such as api.example.com."
+  }
+}
+
 variable "api_allowed_cidrs" {
   type        = list(string)
   description = "CIDR blocks allowed to reach the API's load balancer."

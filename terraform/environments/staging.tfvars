@@ -12,6 +12,7 @@ api_key_secret_arn           = "arn:aws:secretsmanager:us-east-1:111111111111:se
 flower_basic_auth_secret_arn = "arn:aws:secretsmanager:us-east-1:111111111111:secret:image-processor/staging/flower-basic-auth-AbCdEf"
 events_auth_token_secret_arn = "arn:aws:secretsmanager:us-east-1:111111111111:secret:image-processor/staging/events-auth-token-AbCdEf"
 api_certificate_arn          = "arn:aws:acm:us-east-1:111111111111:certificate/00000000-0000-0000-0000-000000000000"
+api_domain_name              = "api.staging.example.com"
 flower_certificate_arn       = "arn:aws:acm:us-east-1:111111111111:certificate/11111111-1111-1111-1111-111111111111"
 
 image_processing_queue_name = "image-processing-staging"

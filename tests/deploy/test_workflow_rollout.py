@@ -27,6 +27,7 @@ VALUES = {
     "subnets": "subnet-1,subnet-2",
     "security_group": "sg-1",
     "api_load_balancer": "ip-staging-api-1234.eu-west-1.elb.amazonaws.com",
+    "api_domain_name": "api.staging.example.com",
     "flower_target_group": "arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/ip-flower/9f",
 }
 PREVIOUS, REGISTERED = 7, 8  # each service's running revision, and the one the deploy registers
@@ -204,7 +205,12 @@ def test_the_api_and_flower_are_checked_through_their_load_balancers(tmp_path: P
     assert result.returncode == 0, result.stdout + result.stderr
     [curl] = result.commands("curl")
     assert "--fail" in curl
-    assert curl[-1] == f"https://{VALUES['api_load_balancer']}/health/ready"
+    # The certificate is verified for the API's name, on this environment's load balancer.
+    assert "--insecure" not in curl
+    assert "-k" not in curl
+    connect_to = curl[curl.index("--connect-to") + 1]
+    assert connect_to == f"api.staging.example.com:443:{VALUES['api_load_balancer']}:443"
+    assert curl[-1] == "https://api.staging.example.com/health/ready"
     [health] = result.commands("aws", "describe-target-health")
     assert health[health.index("--target-group-arn") + 1] == VALUES["flower_target_group"]
 
