@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Re-install whenever the dependency declarations change.
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/null | cksum | cut -d' ' -f1)
 
-.PHONY: install models warmup system-deps services test test-containers test-fast lint demo up demo-files eval bench bench-e2e bench-soak bench-api bench-image bench-layouts samples clean
+.PHONY: install models warmup system-deps services test test-containers test-fast lint demo up demo-files eval bench bench-e2e bench-soak bench-api bench-image bench-layouts capacity samples clean
 
 install: $(STAMP)
 
@@ -89,6 +89,12 @@ bench-layouts: install warmup samples
 # N photos through the API on the embedded stack, drained by one worker (concurrency 2).
 bench-e2e: install warmup
 	$(BIN)/python -m devtools.bench_end_to_end --out out
+
+# The fleet and its autoscaler simulated (devtools/capacity): bursts of 1 to 100,000 photos and
+# a day, from terraform's policy and bench-e2e's measured service times; a table, then JSON.
+# `make capacity ARGS=--tune` searches the scaling knobs for the goals in tuning.py.
+capacity: install
+	$(BIN)/python -m devtools.capacity $(ARGS)
 
 # 2000 enqueue requests, 16 at a time, against the API on loopback (Postgres + moto_server).
 bench-api: install services

@@ -70,8 +70,28 @@ def main(argv: list[str] | None = None) -> int:
     raw_s = raw_ort_seconds(baseline, photos)
     rembg_s = rembg_seconds(baseline, photos)
     summary = summarize(jobs, raw_s, rembg_s, worker_rss_mb, enqueue_s)
-    print(json.dumps({"model_chain": ",".join(settings.model_chain)} | summary))
+    record = {"model_chain": ",".join(settings.model_chain)} | summary
+    _write_service_times(out / "bench-e2e-jobs.json", jobs, record)
+    print(json.dumps(record))
     return 0
+
+
+def _write_service_times(path: Path, jobs: list[dict], summary: dict[str, object]) -> None:
+    """Each job's service time, escalation and outcome, with the run's summary: the measured
+    distribution `make capacity` replays (devtools/capacity)."""
+    first = min(_time(job["created_at"]) for job in jobs)
+    per_job = [
+        {
+            "created_s": round((_time(job["created_at"]) - first).total_seconds(), 4),
+            "service_s": round(
+                (_time(job["completed_at"]) - _time(job["started_at"])).total_seconds(), 4
+            ),
+            "escalated": bool(job["escalated"]),
+            "status": job["status"],
+        }
+        for job in jobs
+    ]
+    path.write_text(json.dumps({"summary": summary, "jobs": per_job}, indent=1) + "\n")
 
 
 def summarize(

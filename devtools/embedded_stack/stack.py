@@ -100,7 +100,11 @@ def add_redis_port_argument(parser: argparse.ArgumentParser) -> None:
 
 def start_stack(supervisor: Supervisor, env: dict[str, str], run_dir: Path) -> RunningStack:
     """Every process started and answering (the worker ready, its models loaded)."""
-    embedded_bus = start_events_bus(supervisor, env["EVENTS_BROKER_URL"], run_dir / "events-bus")
+    # A stack without the events bus (bench-e2e measures the worker alone) starts none.
+    bus_url = env.get("EVENTS_BROKER_URL")
+    embedded_bus = bus_url is not None and start_events_bus(
+        supervisor, bus_url, run_dir / "events-bus"
+    )
     moto_port = int(env["AWS_ENDPOINT_URL"].rsplit(":", 1)[1])
     supervisor.start("moto", [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(moto_port)])
     supervisor.wait_for_port("moto", moto_port)
@@ -125,10 +129,12 @@ def start_stack(supervisor: Supervisor, env: dict[str, str], run_dir: Path) -> R
         "api",
         [str(BIN / "uvicorn"), "app.main:app", "--host", "127.0.0.1", "--port", str(api_port)],
     )
-    supervisor.start("flower", [str(BIN / "python"), "-m", "worker.flower"])
+    if bus_url is not None:  # Flower shows what the events bus carries: none, no Flower
+        supervisor.start("flower", [str(BIN / "python"), "-m", "worker.flower"])
     supervisor.wait_for_port("api", api_port)
     supervisor.wait_for_log("worker", "ready.")
-    supervisor.wait_for_port("flower", int(env["FLOWER_PORT"]))
+    if bus_url is not None:
+        supervisor.wait_for_port("flower", int(env["FLOWER_PORT"]))
     return RunningStack(env, embedded_bus)
 
 
