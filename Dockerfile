@@ -69,6 +69,10 @@ COPY --chmod=0755 docker/healthcheck.sh /usr/local/bin/image-processor-healthche
 # reach the build context (.dockerignore) nor the package (pyproject.toml), and
 # tests/deploy/test_image_contents.py proves both.
 COPY docker/smoke_test.py /opt/image-processor/
+# The RDS certificate authorities' roots (docs/deployment.md, "TLS to the database": source,
+# version, licence, SHA-256): every ECS task definition verifies the database against them
+# (DATABASE_SSLMODE=verify-full, DATABASE_SSLROOTCERT at this path). Data, read-only.
+COPY --chmod=0444 docker/rds-ca-roots.pem /opt/image-processor/rds-ca-roots.pem
 WORKDIR /tmp
 ENTRYPOINT ["image-processor-entrypoint"]
 

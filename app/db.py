@@ -28,12 +28,12 @@ from app.timeouts import database_no_answer_seconds, postgres_connect_args
 
 logger = logging.getLogger(__name__)
 
-# The API runs its blocking work on a thread pool (40 threads by default); 20 connections
-# serve the measured 16-way load with headroom, and a request waits at most 5 s for one, then
-# gets 503 database_busy (app/errors.py): a wait plus one statement stays near the API's bound.
-# All 20 are kept once opened: with 10 kept and 10 overflow, a 16-way load closed and
-# reopened a connection every sixth request (339 in 2100, bench-api).
-POOL_SIZE = 20
+# The API runs its blocking work on a thread pool (40 threads by default); DATABASE_POOL_SIZE
+# connections (20 by default: the measured 16-way load with headroom) serve it, and a request
+# waits at most 5 s for one, then gets 503 database_busy (app/errors.py): a wait plus one
+# statement stays near the API's bound. All are kept once opened, none overflow: with 10 kept
+# and 10 overflow, a 16-way load closed and reopened a connection every sixth request (339 in
+# 2100, bench-api), and the connection budget (docs/deployment.md) counts the pool alone.
 MAX_OVERFLOW = 0
 POOL_TIMEOUT_SECONDS = 5
 
@@ -84,7 +84,7 @@ def build_engine(settings: Settings) -> Engine:
         return engine
     engine = create_engine(
         url,
-        pool_size=POOL_SIZE,
+        pool_size=settings.database_pool_size,
         max_overflow=MAX_OVERFLOW,
         pool_timeout=POOL_TIMEOUT_SECONDS,
         pool_pre_ping=True,

@@ -32,6 +32,17 @@ class Settings(BaseSettings):
     # When set, credentials come from this Secrets Manager secret (JSON with
     # host, port, username, password, dbname) and DATABASE_URL is ignored.
     database_secret_arn: str | None = None
+    # libpq's sslmode. `prefer` (libpq's default) suits a local Postgres without TLS; every ECS
+    # task definition sets `verify-full` and the RDS CA bundle the image carries
+    # (docs/deployment.md, "TLS to the database").
+    database_sslmode: Literal[
+        "disable", "allow", "prefer", "require", "verify-ca", "verify-full"
+    ] = "prefer"
+    database_sslrootcert: Path | None = None
+    # Connections each process's pool keeps (no overflow, app/db.py). The API's task definition
+    # sets the size terraform derives from the server's max_connections and the fleet's maximum
+    # (docs/deployment.md, "Connections"); 20 serves the measured 16-way load with headroom.
+    database_pool_size: int = Field(default=20, ge=1)
 
     # --- AWS ------------------------------------------------------------------
     # boto3's own variables: AWS_ENDPOINT_URL points every service at an emulator, and

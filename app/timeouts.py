@@ -53,10 +53,12 @@ def database_no_answer_seconds(settings: Settings) -> float:
 
 
 def postgres_connect_args(settings: Settings) -> dict[str, Any]:
-    """psycopg connection options: the connect timeout, the server-side timeouts, keepalives."""
+    """psycopg connection options: TLS, the connect timeout, the server-side timeouts,
+    keepalives."""
     statement_ms = int(settings.database_statement_timeout_seconds * 1000)
     idle_ms = IDLE_IN_TRANSACTION_TIMEOUT_S * 1000
     return {
+        **postgres_tls_args(settings),
         "connect_timeout": settings.database_connect_timeout_seconds,
         "options": (
             f"-c statement_timeout={statement_ms} -c idle_in_transaction_session_timeout={idle_ms}"
@@ -65,6 +67,14 @@ def postgres_connect_args(settings: Settings) -> dict[str, Any]:
         "tcp_user_timeout": int(database_no_answer_seconds(settings) * 1000),
         **TCP_KEEPALIVES,
     }
+
+
+def postgres_tls_args(settings: Settings) -> dict[str, str]:
+    """libpq's sslmode, and the CA bundle that verifies the server when one is set."""
+    args = {"sslmode": settings.database_sslmode}
+    if settings.database_sslrootcert is not None:
+        args["sslrootcert"] = str(settings.database_sslrootcert)
+    return args
 
 
 def events_bus_options(settings: Settings) -> dict[str, Any]:

@@ -41,6 +41,11 @@ TIME_LIMITS = {
     "task_time_limit": "100",
 }
 
+# The task definitions verify RDS's certificate (DATABASE_SSLMODE=verify-full); the local
+# Postgres speaks no TLS, so its run connects as libpq does by default. The CA bundle path
+# stays as rendered: the image carries it either way.
+LOCAL_DATABASE_TLS = {"DATABASE_SSLMODE": "prefer"}
+
 
 @dataclass
 class LocalAccount:
@@ -123,6 +128,9 @@ class LocalAccount:
             "model_chain": "u2netp,u2net",
             "cascade_max_doubt": "0.08",
             "cascade_max_shadow": "0.15",
+            # terraform derives the API's pool from RDS's max_connections; one API task against
+            # the local Postgres takes the settings' default.
+            "database_pool_size": "20",
             **self.secret_arns,
         }
 
@@ -133,12 +141,18 @@ class LocalAccount:
 
     def environment(self, container: Mapping[str, Any]) -> dict[str, str]:
         """The container's environment as the ECS agent builds it: plain values, then each
-        secret fetched from Secrets Manager; plus the emulator endpoint and keys."""
+        secret fetched from Secrets Manager; plus the emulator endpoint and keys, and TLS to
+        the database as the local Postgres allows it."""
         env = {item["name"]: item["value"] for item in container.get("environment", [])}
         secrets = self.client("secretsmanager")
         for item in container.get("secrets", []):
             env[item["name"]] = secrets.get_secret_value(SecretId=item["valueFrom"])["SecretString"]
-        return {**env, **AWS_CREDENTIALS, "AWS_ENDPOINT_URL": self.aws_endpoint}
+        return {
+            **env,
+            **AWS_CREDENTIALS,
+            "AWS_ENDPOINT_URL": self.aws_endpoint,
+            **LOCAL_DATABASE_TLS,
+        }
 
 
 def run_task(

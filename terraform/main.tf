@@ -52,6 +52,7 @@ locals {
     model_chain                  = join(",", var.model_chain)
     cascade_max_doubt            = tostring(var.cascade_max_doubt)
     cascade_max_shadow           = tostring(var.cascade_max_shadow)
+    database_pool_size           = tostring(local.database_api_pool_size)
   }
 
   # WORKER_CONCURRENCY: one pool process per vCPU of the worker task (docs/performance.md), as

@@ -21,6 +21,21 @@ locals {
     "db.m7g.large"  = 8589934592
   }
   database_max_connections = min(5000, floor(local.database_memory_bytes[var.database_instance_class] / 9531392))
+
+  # The connection budget (docs/deployment.md, "Connections"). A rolling deploy runs old and new
+  # tasks side by side (maximumPercent 200): every service counts twice. A worker pool process
+  # runs one task at a time (one connection), beat two (its sweeps, the orphan sweep's lookups);
+  # 10 are reserved (RDS's 5, the migration, the smoke test, an operator's psql).
+  database_deploy_overlap       = 2
+  database_beat_connections     = 2
+  database_reserved_connections = 10
+  database_worker_connections   = local.database_deploy_overlap * var.worker_max_count * tonumber(local.worker_concurrency)
+  # The API's pool (DATABASE_POOL_SIZE in deploy/ecs/api.json): what is left, shared by its
+  # tasks old and new, and never above the 20 measured to serve the 16-way load (app/db.py).
+  database_api_pool_size = min(20, floor(
+    (local.database_max_connections - local.database_worker_connections - local.database_beat_connections - local.database_reserved_connections)
+    / (local.database_deploy_overlap * var.api_desired_count)
+  ))
 }
 
 ephemeral "aws_secretsmanager_random_password" "database" {
@@ -37,6 +52,13 @@ resource "aws_db_subnet_group" "this" {
 resource "aws_db_parameter_group" "this" {
   name   = "${local.name_prefix}-postgres16"
   family = "postgres16"
+
+  lifecycle {
+    precondition {
+      condition     = local.database_api_pool_size >= 1
+      error_message = "The workers at worker_max_count, beat and the reserve leave the API no connection on this database_instance_class: a larger class, or fewer workers."
+    }
+  }
 
   # A connection without TLS is refused by the server, whatever the client asks.
   parameter {

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from app.settings import Settings
 from tests.deploy.checks import REPO_ROOT, Terraform, default
 
 # A rolling deploy runs old and new tasks side by side: ECS's maximumPercent of 200.
@@ -21,12 +22,14 @@ BEAT_CONNECTIONS = 2
 RESERVED_CONNECTIONS = 5 + 5
 
 
-def api_pool_size() -> int:
-    """app/db.py's pool: every API process may hold POOL_SIZE + MAX_OVERFLOW connections."""
+# The API's pool at most: the settings' default, measured to serve the 16-way load (app/db.py).
+API_POOL_CEILING: int = Settings.model_fields["database_pool_size"].default
+
+
+def api_pool_overflow() -> int:
+    """app/db.py's MAX_OVERFLOW: connections an API process may open beyond its pool."""
     source = (REPO_ROOT / "app/db.py").read_text()
-    size = int(re.search(r"^POOL_SIZE = (\d+)$", source, re.MULTILINE).group(1))  # type: ignore[union-attr]
-    overflow = int(re.search(r"^MAX_OVERFLOW = (\d+)$", source, re.MULTILINE).group(1))  # type: ignore[union-attr]
-    return size + overflow
+    return int(re.search(r"^MAX_OVERFLOW = (\d+)$", source, re.MULTILINE).group(1))  # type: ignore[union-attr]
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,7 @@ class Fleet:
 
 def connections_needed(fleet: Fleet) -> int:
     """The most connections the fleet can open at once, a deploy in progress."""
-    api = DEPLOY_OVERLAP * fleet.api_tasks * fleet.api_pool
+    api = DEPLOY_OVERLAP * fleet.api_tasks * (fleet.api_pool + api_pool_overflow())
     workers = (
         DEPLOY_OVERLAP
         * fleet.worker_max_tasks
@@ -47,6 +50,17 @@ def connections_needed(fleet: Fleet) -> int:
         * CONNECTIONS_PER_WORKER_PROCESS
     )
     return api + workers + BEAT_CONNECTIONS + RESERVED_CONNECTIONS
+
+
+def api_pool_for(fleet: Fleet, max_connections: int) -> int:
+    """docs/deployment.md's rule for DATABASE_POOL_SIZE: what max_connections leaves once the
+    workers at their maximum, beat and the reserve are counted, shared by the API's tasks old
+    and new, and never above the measured ceiling. `fleet.api_pool` is not read."""
+    workers = connections_needed(
+        Fleet(0, fleet.worker_max_tasks, fleet.worker_processes_per_task, 0)
+    )
+    left = max_connections - workers
+    return min(API_POOL_CEILING, left // (DEPLOY_OVERLAP * fleet.api_tasks))
 
 
 def database_problems(tf: Terraform) -> list[str]:

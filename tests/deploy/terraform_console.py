@@ -49,16 +49,21 @@ def terraform_console(
     values: dict[str, Any] | None = None,
     locals_from: tuple[str, ...] = (),
     environment: str | None = None,
+    extra_locals: dict[str, str] | None = None,
 ) -> Any:
     """`expression`'s value, by `terraform console` over a copy of `directory`'s variables.tf
     and the locals blocks of the files `locals_from`, with the variables of
-    environments/<environment>.tfvars (if given), then `values`, set."""
+    environments/<environment>.tfvars (if given), then `values`, set. `extra_locals` stands in
+    for locals those files use but cannot be copied out (string values)."""
     assert TERRAFORM, "no terraform binary"
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         shutil.copy(directory / "variables.tf", root / "variables.tf")
         for name in locals_from:
             (root / f"locals_{name}").write_text(locals_text(directory / name))
+        if extra_locals:
+            assignments = "".join(f"  {k} = {json.dumps(v)}\n" for k, v in extra_locals.items())
+            (root / "locals_extra.tf").write_text(f"locals {{\n{assignments}}}\n")
         arguments = []
         if environment:
             arguments.append(f"-var-file={directory / 'environments' / environment}.tfvars")

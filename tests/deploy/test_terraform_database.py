@@ -5,13 +5,16 @@ environment against its instance's max_connections, evaluated by terraform."""
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from tests.deploy.checks import ECS_DIR, REPO_ROOT, TERRAFORM_DIR, load_terraform
+from tests.deploy.conftest import replace_in
 from tests.deploy.terraform_checks_database import (
     Fleet,
-    api_pool_size,
+    api_pool_for,
     connections_needed,
     database_problems,
 )
@@ -75,36 +78,94 @@ def test_terraform_refuses_less_than_a_week_of_backups() -> None:
     assert "a week of point-in-time recovery" in errors
 
 
-def fleet_and_limit(environment: str) -> tuple[Fleet, int]:
-    """The environment's fleet maxima and its instance's max_connections, by terraform."""
+def worker_processes() -> int:
+    """WORKER_CONCURRENCY as the renderer derives it from worker.json's cpu (terraform's
+    local.worker_concurrency reads the same file, which a console over a copy cannot)."""
+    template = (ECS_DIR / "worker.json").read_text()
+    return int(render.derived_values(template)["worker_concurrency"])
+
+
+def terraform_budget(
+    directory: Path = TERRAFORM_DIR, environment: str | None = None, **values: object
+) -> tuple[Fleet, int]:
+    """The fleet's maxima with the API pool terraform derives, and max_connections."""
     found = terraform_console(
-        TERRAFORM_DIR,
-        "[var.api_desired_count, var.worker_max_count, local.database_max_connections]",
+        directory,
+        "[var.api_desired_count, var.worker_max_count, local.database_max_connections,"
+        " local.database_api_pool_size]",
+        values,
         locals_from=("rds.tf",),
         environment=environment,
+        extra_locals={"worker_concurrency": str(worker_processes())},
     )
-    template = (ECS_DIR / "worker.json").read_text()
-    processes = int(render.derived_values(template)["worker_concurrency"])
-    return Fleet(found[0], found[1], processes, api_pool_size()), found[2]
+    return Fleet(found[0], found[1], worker_processes(), found[3]), found[2]
+
+
+def rendered_api_pool(pool: int, template: str | None = None) -> int:
+    """DATABASE_POOL_SIZE of the API's task definition rendered with terraform's value."""
+    template = template or render.load_template("api")
+    values = dict.fromkeys(render.placeholders(template), "x") | {"database_pool_size": str(pool)}
+    (container,) = render.render(template, values)["containerDefinitions"]
+    environment = {item["name"]: item["value"] for item in container["environment"]}
+    return int(environment["DATABASE_POOL_SIZE"])
+
+
+def test_terraform_publishes_its_derived_pool_to_the_api() -> None:
+    values = load_terraform().locals["task_definition_values"]
+    assert values["database_pool_size"] == "${tostring(local.database_api_pool_size)}"
 
 
 @needs_terraform
 @pytest.mark.parametrize("environment", ["prod", "staging"])
-def test_the_fleet_at_its_maximum_fits_the_servers_max_connections(environment: str) -> None:
-    """docs/deployment.md, "Connections": 2 x API tasks x its pool + 2 x worker tasks x pool
-    processes + beat's 2 + 10 reserved <= max_connections (a deploy doubles every service)."""
-    fleet, limit = fleet_and_limit(environment)
-    assert connections_needed(fleet) <= limit, (fleet, limit)
+def test_the_rendered_api_pool_is_the_formulas_and_the_fleet_fits(environment: str) -> None:
+    """docs/deployment.md, "Connections": the API's pool is what max_connections leaves after
+    2 x worker tasks x pool processes + beat's 2 + 10 reserved, over 2 x API tasks (a deploy
+    doubles every service), at most 20; the API task definition carries that figure, and the
+    fleet at its maximum then fits the instance's max_connections."""
+    fleet, limit = terraform_budget(environment=environment)
+    pool = rendered_api_pool(fleet.api_pool)
+    assert pool == api_pool_for(fleet, limit)
+    assert connections_needed(replace(fleet, api_pool=pool)) <= limit, (fleet, limit)
 
 
 @needs_terraform
-def test_production_on_the_smallest_instance_would_not_fit() -> None:
-    """The planted mistake: production's 2 API tasks and 20 workers on a db.t4g.micro."""
-    fleet, _ = fleet_and_limit("prod")
-    micro = terraform_console(
-        TERRAFORM_DIR,
-        "local.database_max_connections",
-        {"database_instance_class": "db.t4g.micro"},
-        locals_from=("rds.tf",),
+def test_production_on_the_smallest_instance_gets_a_smaller_pool() -> None:
+    """Production's 2 API tasks and 20 workers on a db.t4g.micro (112): the 20 of a small would
+    need 172, so the pool shrinks to 5 and the fleet fits exactly."""
+    fleet, limit = terraform_budget(environment="prod", database_instance_class="db.t4g.micro")
+    assert (limit, fleet.api_pool) == (112, api_pool_for(fleet, limit)) == (112, 5)
+    assert connections_needed(fleet) == 112
+    assert connections_needed(replace(fleet, api_pool=20)) == 172
+
+
+@needs_terraform
+def test_planted_pool_formula_without_the_deploy_overlap_is_caught(planted) -> None:
+    root = planted("terraform")
+    replace_in(
+        root / "terraform/rds.tf",
+        "/ (local.database_deploy_overlap * var.api_desired_count)",
+        "/ var.api_desired_count",
     )
-    assert (micro, connections_needed(fleet)) == (112, 172)
+    fleet, limit = terraform_budget(
+        root / "terraform", environment="prod", database_instance_class="db.t4g.micro"
+    )
+    assert fleet.api_pool != api_pool_for(fleet, limit)
+    assert connections_needed(fleet) > limit
+
+
+def test_planted_literal_pool_in_the_api_task_definition_is_caught() -> None:
+    template = render.load_template("api").replace('"${database_pool_size}"', '"40"')
+    assert rendered_api_pool(5, template) == 40 != 5
+
+
+@needs_terraform
+def test_a_fleet_that_leaves_the_api_no_connection_is_refused_by_a_precondition() -> None:
+    """30 production workers on a micro leave the API nothing; rds.tf's precondition (on the
+    parameter group, which every plan evaluates) refuses such a plan."""
+    fleet, _ = terraform_budget(
+        environment="prod", database_instance_class="db.t4g.micro", worker_max_count=30
+    )
+    assert fleet.api_pool < 1
+    group = load_terraform().of_type("aws_db_parameter_group")["this"]
+    (precondition,) = group["lifecycle"][0]["precondition"]
+    assert precondition["condition"] == "${local.database_api_pool_size >= 1}"
