@@ -97,5 +97,23 @@ def test_the_image_holds_the_runtime_packages_and_no_dev_tooling(
     assert contents == {
         "packaged": ["app", "worker"],
         "importable": [],
-        "scripts": ["smoke_test.py"],
+        "scripts": ["rds-ca-roots.pem", "smoke_test.py"],
     }
+
+
+# The task definitions' DATABASE_SSLROOTCERT (tests/deploy/test_database_tls.py): libpq loads it
+# with OpenSSL, as this does, as the task's user on the read-only root.
+_BUNDLE_PROBE = """
+import ssl
+context = ssl.create_default_context(cafile="/opt/image-processor/rds-ca-roots.pem")
+print(len(context.get_ca_certs()))
+"""
+
+
+@pytest.mark.parametrize("target", ["runtime", "api"])
+def test_the_image_holds_the_rds_ca_bundle_its_task_definitions_name(
+    images: dict[str, str], target: str
+) -> None:
+    result = podman.run_once(images[target], ["python", "-c", _BUNDLE_PROBE])
+    assert result.passed, result.output
+    assert result.output.strip().splitlines()[-1] == "81"
