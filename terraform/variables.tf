@@ -296,8 +296,8 @@ variable "worker_backlog_per_task_target" {
 
 variable "worker_idle_minutes_before_zero" {
   type        = number
-  description = "Minutes the queue must be completely empty (nothing waiting, nothing in flight) before the worker service scales to zero."
-  default     = 15
+  description = "Minutes the queue must be completely empty (nothing waiting, nothing in flight) before the worker service scales to zero. 5, from `make capacity ARGS=--tune` (docs/performance.md, \"The fleet simulated\"): the cheapest setting that meets the stated goals; 15 kept every burst's tasks a further 10 minutes for no photo."
+  default     = 5
 }
 
 variable "api_desired_count" {

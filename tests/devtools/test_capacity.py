@@ -16,6 +16,7 @@ from devtools.capacity import workloads
 from devtools.capacity.fleet import STOP_WINDOW_S, Fleet, FleetModel
 from devtools.capacity.inputs import MEASURED_JOBS, ServiceTimes, SpotReclaims, TaskStart
 from devtools.capacity.replay import replay
+from devtools.capacity.tuning import BACKLOG_PER_TASK, IDLE_MINUTES, MAX_TASKS, evaluate
 from devtools.capacity.validation import validate
 from tests import servers
 from tests.deploy.terraform_console import terraform_console
@@ -123,3 +124,32 @@ def test_tasks_beyond_the_base_split_by_the_capacity_provider_weights() -> None:
     fleet.set_desired(1 + 8)
     spot = sum(task.spot for task in fleet.tasks)
     assert (len(fleet.tasks) - spot, spot) == (1 + 2, 6)
+
+
+def _neighbours(policy: policies.ScalingPolicy) -> list[policies.ScalingPolicy]:
+    """The policies one step away on each knob the search tries."""
+    found = []
+    for knob, steps in (
+        ("backlog_per_task", BACKLOG_PER_TASK),
+        ("max_tasks", MAX_TASKS),
+        ("idle_minutes_before_zero", IDLE_MINUTES),
+    ):
+        at = steps.index(getattr(policy, knob))
+        found += [
+            policy.replace(**{knob: steps[index]})
+            for index in (at - 1, at + 1)
+            if 0 <= index < len(steps)
+        ]
+    return found
+
+
+def test_productions_policy_in_terraform_is_the_tuned_one() -> None:
+    """terraform's production policy meets every stated goal, and no policy one knob-step
+    away that also meets them is cheaper (the search's answer, kept in terraform)."""
+    policy = policies.load("prod")
+    model = FleetModel.under(policy, TaskStart(), ServiceTimes.measured(), SpotReclaims())
+    chosen = evaluate(policy, model)
+    assert chosen["meets_goals"], chosen
+    for neighbour in _neighbours(policy):
+        other = evaluate(neighbour, model)
+        assert not (other["meets_goals"] and other["cost_usd"] < chosen["cost_usd"]), other
