@@ -196,6 +196,15 @@ data "aws_iam_policy_document" "api_task" {
   }
 
   statement {
+    sid = "SignReviewLinks"
+    # /review (app/review/) shows each job's original and result through presigned GET links
+    # the API signs; S3 authorises such a link as its signer's s3:GetObject. Originals and
+    # results both live under the images prefix, and nothing else is shown.
+    actions   = ["s3:GetObject"]
+    resources = [local.image_keys]
+  }
+
+  statement {
     sid = "ListBucket"
     # No s3:prefix condition: /health/deep calls HeadBucket, which AWS authorises as
     # s3:ListBucket with no prefix in the request; the listing import lists listings/<id>/.
@@ -283,6 +292,112 @@ data "aws_iam_policy_document" "beat_task" {
 data "aws_iam_policy_document" "flower_task" {
   # Queue depths only; Flower's events and remote control ride the Valkey events bus.
   source_policy_documents = [data.aws_iam_policy_document.read_queue_depths.json]
+}
+
+# --- operator role ---------------------------------------------------------------------------
+# `image-processor dlq show` and `dlq redrive` (worker/operator_dlq.py) run as one-off tasks of
+# the worker's task definition with this role as the override's taskRoleArn (docs/operations.md,
+# "After an outage"). The worker's own role never receives from or deletes on the dead-letter
+# queue: a worker that could drain it would lose the poison messages it is there to keep.
+
+resource "aws_iam_role" "operator" {
+  name               = "${local.name_prefix}-operator-task"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+}
+
+data "aws_iam_policy_document" "operator_task" {
+  statement {
+    sid = "ReadAndDrainDeadLetters"
+    # show: look up, count, receive and make visible again; redrive: receive and delete.
+    actions = [
+      "sqs:ChangeMessageVisibility",
+      "sqs:DeleteMessage",
+      "sqs:GetQueueAttributes",
+      "sqs:GetQueueUrl",
+      "sqs:ReceiveMessage",
+    ]
+    resources = [aws_sqs_queue.dead_letter.arn]
+  }
+
+  statement {
+    sid = "RedriveToTheWorkQueue"
+    # SendMessageBatch is authorised as sqs:SendMessage.
+    actions   = ["sqs:GetQueueUrl", "sqs:SendMessage"]
+    resources = [aws_sqs_queue.main.arn]
+  }
+}
+
+resource "aws_iam_role_policy" "operator" {
+  name   = "dead-letter-queue"
+  role   = aws_iam_role.operator.id
+  policy = data.aws_iam_policy_document.operator_task.json
+}
+
+# Who starts those tasks: a person on call, with credentials of their own (an SSO permission set
+# or an IAM group the account's administrators attach this policy to), never the deploy role.
+# Exactly the runbook's calls: read the deploy values, find the worker's task definition, run
+# it passing the worker's execution role and the worker's or the operator's task role, wait
+# for it and read what it printed.
+resource "aws_iam_policy" "operator_run_task" {
+  name        = "${local.name_prefix}-operator-run-task"
+  description = "Run the operator commands as one-off worker tasks (docs/operations.md)"
+  policy      = data.aws_iam_policy_document.operator_run_task.json
+}
+
+data "aws_iam_policy_document" "operator_run_task" {
+  statement {
+    sid       = "ReadDeployValues"
+    actions   = ["ssm:GetParameter"]
+    resources = [aws_ssm_parameter.deploy_values.arn]
+  }
+
+  statement {
+    sid       = "FindTheWorkersTaskDefinition"
+    actions   = ["ecs:DescribeServices"]
+    resources = [aws_ecs_service.worker.id]
+  }
+
+  statement {
+    sid       = "RunWorkerTasks"
+    actions   = ["ecs:RunTask"]
+    resources = ["arn:aws:ecs:${var.aws_region}:${local.account_id}:task-definition/${local.name_prefix}-worker:*"]
+
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = [aws_ecs_cluster.this.arn]
+    }
+  }
+
+  statement {
+    sid       = "WatchTasks"
+    actions   = ["ecs:DescribeTasks"]
+    resources = ["arn:aws:ecs:${var.aws_region}:${local.account_id}:task/${aws_ecs_cluster.this.name}/*"]
+  }
+
+  statement {
+    sid = "PassTheTasksRoles"
+    # The worker's execution role always; the worker's task role for `jobs`, the operator's
+    # for `dlq`. No other service's role.
+    actions = ["iam:PassRole"]
+    resources = [
+      aws_iam_role.execution["worker"].arn,
+      aws_iam_role.task["worker"].arn,
+      aws_iam_role.operator.arn,
+    ]
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["ecs-tasks.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid       = "ReadWhatTheTaskPrinted"
+    actions   = ["logs:FilterLogEvents", "logs:GetLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.service["worker"].arn}:*"]
+  }
 }
 
 # --- deploy role (GitHub Actions, OIDC) ----------------------------------------------------

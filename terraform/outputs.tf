@@ -67,3 +67,13 @@ output "tasks_security_group_id" {
   description = "Security group of the tasks (the smoke test runs with it)."
   value       = aws_security_group.tasks.id
 }
+
+output "operator_task_role_arn" {
+  description = "The dlq commands' task role: taskRoleArn in the run-task overrides (docs/operations.md)"
+  value       = aws_iam_role.operator.arn
+}
+
+output "operator_run_task_policy_arn" {
+  description = "Attach to the on-call operators' group or permission set: run the operator commands as worker tasks"
+  value       = aws_iam_policy.operator_run_task.arn
+}

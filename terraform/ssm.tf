@@ -18,5 +18,6 @@ resource "aws_ssm_parameter" "deploy_values" {
     api_load_balancer       = aws_lb.api.dns_name
     api_domain_name         = var.api_domain_name
     flower_target_group     = aws_lb_target_group.flower.arn
+    operator_task_role_arn  = aws_iam_role.operator.arn
   }))
 }

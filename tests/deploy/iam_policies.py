@@ -44,7 +44,12 @@ def task_policy_documents(tf: Terraform | None = None) -> dict[str, str]:
 
 def render_task_policy(service: str, refs: dict[str, Any], tf: Terraform | None = None) -> Policy:
     tf = tf or load_terraform()
-    document = task_policy_documents(tf)[service]
+    return render_policy(task_policy_documents(tf)[service], refs, tf)
+
+
+def render_policy(document: str, refs: dict[str, Any], tf: Terraform | None = None) -> Policy:
+    """Any identity policy document of the stack (`operator_task`, `operator_run_task`)."""
+    tf = tf or load_terraform()
     statements = [_render(s, refs, tf) for s in _statements(document, tf)]
     return {"Version": "2012-10-17", "Statement": statements}
 
@@ -169,7 +174,7 @@ def _conditions_met(conditions: dict[str, dict[str, list[str]]], context: dict[s
         for key, values in keys.items():
             if key not in context:
                 return False
-            if operator == "StringLike":
+            if operator in ("StringLike", "ArnLike", "ArnEquals"):
                 met = any(fnmatch.fnmatchcase(context[key], value) for value in values)
             elif operator == "StringEquals":
                 met = context[key] in values
@@ -186,6 +191,7 @@ def _conditions_met(conditions: dict[str, dict[str, list[str]]], context: dict[s
 # or secret from the request), where AWS checks the queue's or the secret's ARN: the statement
 # that grants them is widened to "*" for moto only, and `allows` checks AWS's rule directly.
 MOTO_UNSCOPED_ACTIONS = ("sqs:GetQueueUrl", "secretsmanager:GetSecretValue")
+MOTO_BATCHED_ACTIONS = ("sqs:SendMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility")
 
 
 def for_moto(policy: Policy) -> Policy:
@@ -200,6 +206,9 @@ def for_moto(policy: Policy) -> Policy:
       s3:DeleteObject once, on the bucket, and then no key against the caller's policy. Wherever
       s3:DeleteObject is granted on objects, a statement grants it on their bucket too.
     - MOTO_UNSCOPED_ACTIONS move to a statement of their own with Resource "*".
+    - SQS batches: AWS authorises SendMessageBatch, DeleteMessageBatch and
+      ChangeMessageVisibilityBatch as the single action (sqs:SendMessage, ...); moto checks the
+      batch's own name, so each granted single action brings its batch name along.
     moto does not evaluate StringLike conditions (an s3:prefix one passes whatever the prefix);
     `allows` does, and tests/deploy/test_iam_rules.py checks them.
     """
@@ -212,6 +221,9 @@ def for_moto(policy: Policy) -> Policy:
             statement["Action"].append("s3:HeadBucket")
         if "s3:DeleteObject" in statement["Action"]:
             delete_buckets |= {object_arn.split("/", 1)[0] for object_arn in statement["Resource"]}
+        statement["Action"] += [
+            f"{action}Batch" for action in MOTO_BATCHED_ACTIONS if action in statement["Action"]
+        ]
         for action in MOTO_UNSCOPED_ACTIONS:
             if action in statement["Action"]:
                 statement["Action"].remove(action)

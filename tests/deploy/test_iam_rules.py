@@ -11,7 +11,8 @@ import json
 
 import pytest
 
-from tests.deploy.iam_policies import allows, render_task_policy
+from tests.deploy.checks import load_terraform
+from tests.deploy.iam_policies import allows, render_policy, render_task_policy
 
 SERVICES = ("api", "worker", "beat", "flower")
 ACCOUNT, BUCKET, QUEUE = "123456789012", "image-processor-images", "image-processing"
@@ -85,9 +86,117 @@ def test_a_listing_import_copies_with_read_on_the_source() -> None:
     policy, bucket = POLICIES["api"], f"arn:aws:s3:::{BUCKET}"
     assert allows(policy, "s3:GetObject", f"{bucket}/listings/L-1/a.jpg", context={})
     assert allows(policy, "s3:PutObject", f"{bucket}/books/7/a.jpg", context={})
-    assert not allows(policy, "s3:GetObject", f"{bucket}/books/7/a.jpg", context={})
+
+
+def test_the_api_reads_the_images_prefix_for_review_links_and_nothing_wider() -> None:
+    """/review's presigned links are authorised as the API's own s3:GetObject: originals and
+    results under books/, listings/ for imports as before, and no other key, no other bucket;
+    S3 grants beyond that stay as they were (ListBucket on the bucket, writes and deletes
+    under books/ only)."""
+    policy, bucket = POLICIES["api"], f"arn:aws:s3:::{BUCKET}"
+    assert allows(policy, "s3:GetObject", f"{bucket}/books/7/4f0c9e.jpg", context={})
+    result = f"{bucket}/books/7_processed_0b6f3c1e-9a0e-4f51-8d57-3f4f0d6e2a11.png"
+    assert allows(policy, "s3:GetObject", result, context={})
+    for other in ("private/x.jpg", "x.jpg", "bookshelf/7.jpg"):
+        assert not allows(policy, "s3:GetObject", f"{bucket}/{other}", context={}), other
+    assert not allows(policy, "s3:GetObject", "arn:aws:s3:::another/books/7/a.jpg", context={})
+    assert not allows(policy, "s3:DeleteObject", f"{bucket}/listings/L-1/a.jpg", context={})
+    assert not allows(policy, "s3:PutObject", f"{bucket}/listings/L-1/a.jpg", context={})
+    grants = {
+        (action, resource)
+        for statement in policy["Statement"]
+        for action in statement["Action"]
+        if action.startswith("s3:")
+        for resource in statement["Resource"]
+    }
+    assert grants == {
+        ("s3:GetObject", f"{bucket}/books/*"),
+        ("s3:GetObject", f"{bucket}/listings/*"),
+        ("s3:PutObject", f"{bucket}/books/*"),
+        ("s3:DeleteObject", f"{bucket}/books/*"),
+        ("s3:ListBucket", bucket),
+    }
 
 
 def test_every_task_role_is_its_own() -> None:
     policies = {service: json.dumps(POLICIES[service]) for service in SERVICES}
     assert len(set(policies.values())) == len(SERVICES)
+
+
+# --- the operator's dead-letter queue commands -----------------------------------------------
+
+CLUSTER = f"arn:aws:ecs:us-east-1:{ACCOUNT}:cluster/image-processor-production"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/image-processor-production"
+OPERATOR_REFS = {
+    **REFS,
+    "local.name_prefix": "image-processor-production",
+    "local.account_id": ACCOUNT,
+    "var.aws_region": "us-east-1",
+    "aws_ecs_cluster.this.arn": CLUSTER,
+    "aws_ecs_cluster.this.name": "image-processor-production",
+    "aws_ecs_service.worker.id": f"{CLUSTER.replace(':cluster/', ':service/')}/worker",
+    "aws_ssm_parameter.deploy_values.arn": f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter/dv",
+    'aws_cloudwatch_log_group.service["worker"].arn': f"arn:aws:logs:us-east-1:{ACCOUNT}:lg",
+    'aws_iam_role.execution["worker"].arn': f"{ROLE}-worker-exec",
+    'aws_iam_role.task["worker"].arn': f"{ROLE}-worker-task",
+    "aws_iam_role.operator.arn": f"{ROLE}-operator-task",
+}
+MAIN, DLQ = REFS["aws_sqs_queue.main.arn"], REFS["aws_sqs_queue.dead_letter.arn"]
+DLQ_CALLS = (
+    "sqs:ChangeMessageVisibility",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:GetQueueUrl",
+    "sqs:ReceiveMessage",
+)
+
+
+def test_the_operator_role_reads_and_drains_the_dlq_and_sends_to_the_work_queue_only() -> None:
+    """worker/operator_dlq.py's calls, and nothing else: no S3, no secret, no receive from the
+    work queue, no send to the dead-letter queue."""
+    policy = render_policy("operator_task", OPERATOR_REFS)
+    grants = {
+        (action, resource)
+        for statement in policy["Statement"]
+        for action in statement["Action"]
+        for resource in statement["Resource"]
+    }
+    assert grants == {(call, DLQ) for call in DLQ_CALLS} | {
+        ("sqs:GetQueueUrl", MAIN),
+        ("sqs:SendMessage", MAIN),
+    }
+    assert not any("Condition" in statement for statement in policy["Statement"])
+
+
+@pytest.mark.parametrize(
+    "call", ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"]
+)
+def test_the_worker_cannot_drain_the_dead_letter_queue(call: str) -> None:
+    assert not allows(POLICIES["worker"], call, DLQ, context={})
+    assert allows(POLICIES["worker"], call, MAIN, context={})
+
+
+def test_the_operator_runs_worker_tasks_passing_the_workers_or_the_operators_role_only() -> None:
+    """The on-call operator's policy (aws_iam_policy.operator_run_task): RunTask of the
+    worker's task definition in this cluster, passing the worker's execution role and its or
+    the operator's task role to ECS; no other service's role, no other task definition."""
+    policy = render_policy("operator_run_task", OPERATOR_REFS)
+    to_ecs = {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
+    for role in ("worker-exec", "worker-task", "operator-task"):
+        assert allows(policy, "iam:PassRole", f"{ROLE}-{role}", context=to_ecs), role
+        assert not allows(policy, "iam:PassRole", f"{ROLE}-{role}", context={}), role
+    for role in ("api-task", "beat-task", "flower-task", "api-exec", "deploy"):
+        assert not allows(policy, "iam:PassRole", f"{ROLE}-{role}", context=to_ecs), role
+    worker = f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/image-processor-production-worker:42"
+    in_cluster = {"ecs:cluster": CLUSTER}
+    assert allows(policy, "ecs:RunTask", worker, context=in_cluster)
+    assert not allows(policy, "ecs:RunTask", worker.replace("-worker:", "-api:"), in_cluster)
+    assert not allows(policy, "ecs:RunTask", worker, {"ecs:cluster": f"{CLUSTER}-other"})
+    assert not allows(policy, "ecs:UpdateService", OPERATOR_REFS["aws_ecs_service.worker.id"], {})
+
+
+def test_the_deploy_role_cannot_pass_the_operator_role() -> None:
+    """The deploy runs the migration and the smoke test; the dead-letter queue is a person's."""
+    deploy = load_terraform().data[("aws_iam_policy_document", "deploy")][1]
+    (passing,) = [s for s in deploy["statement"] if "iam:PassRole" in s["actions"]]
+    assert "aws_iam_role.operator" not in str(passing["resources"])

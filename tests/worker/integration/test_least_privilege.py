@@ -12,6 +12,7 @@ tests/deploy/test_iam_rules.py checks the rendered policies against AWS's own ru
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -30,6 +31,7 @@ from tests import servers
 from tests.app_stack import API_KEY, Infrastructure
 from tests.conftest import AWS_TEST_ENV
 from tests.corpus import book_photo
+from tests.deploy.iam_policies import for_moto, render_policy
 from tests.worker.integration import records
 from tests.worker.integration.iam_account import (
     BUCKET,
@@ -144,7 +146,32 @@ def test_the_api_uploads_imports_enqueues_and_checks_deep_health_under_its_role(
     sqs, s3 = account.client("api", "sqs"), account.client("api", "s3")
     _denied(lambda: sqs.receive_message(QueueUrl=account.queue_url))
     _denied(lambda: sqs.delete_message(QueueUrl=account.queue_url, ReceiptHandle="x"))
-    _denied(lambda: s3.get_object(Bucket=BUCKET, Key=f"books/{book_id}/a.jpg"))
+    _denied(lambda: s3.get_object(Bucket=BUCKET, Key="private/a.jpg"))
+
+
+def test_the_apis_review_links_open_images_and_nothing_else_under_its_role(
+    account: EnforcedAccount, as_service: Callable[..., Settings]
+) -> None:
+    """/review's links are presigned with the API's role, and S3 serves a presigned GET as its
+    signer's s3:GetObject. moto_server cannot authorise a presigned request (it looks for an
+    Authorization header and answers 500), so the same GetObject is made signed in the header:
+    an original and a result under books/ open, a key outside the prefix does not."""
+    as_service("api")
+    _put(account, "books/7/original.jpg", b"original")
+    _put(account, "books/7_processed_job.png", b"result")
+    _put(account, "private/secret.jpg", b"not the API's")
+    s3 = account.client("api", "s3")
+    for key, body in (
+        ("books/7/original.jpg", b"original"),
+        ("books/7_processed_job.png", b"result"),
+    ):
+        assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == body
+    _denied(lambda: s3.get_object(Bucket=BUCKET, Key="private/secret.jpg"))
+    from app.storage import get_storage
+
+    link = get_storage().link("7/original.jpg", expires_in=60)
+    assert link is not None
+    assert f"/{BUCKET}/books/7/original.jpg?" in link
 
 
 @pytest.mark.model
@@ -241,3 +268,75 @@ def test_flower_reads_the_queue_depths_under_its_role(
     _denied(lambda: s3.put_object(Bucket=BUCKET, Key="books/x.png", Body=b"x"))
     _denied(lambda: sqs.send_message(QueueUrl=account.queue_url, MessageBody="x"))
     _denied(lambda: secrets.get_secret_value(SecretId=account.secret_arn))
+
+
+# --- the operator's one-off tasks --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def operator_role(account: EnforcedAccount) -> str:
+    """The operator's task role (terraform/iam.tf, operator_task), created and assumed as ECS
+    does for a one-off worker task whose overrides name it as taskRoleArn."""
+    with account.unenforced():
+        sqs, iam = admin_client(account.endpoint, "sqs"), admin_client(account.endpoint, "iam")
+        arns = [
+            sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
+            for url in (account.queue_url, account.dlq_url)
+        ]
+        refs = {"aws_sqs_queue.main.arn": arns[0], "aws_sqs_queue.dead_letter.arn": arns[1]}
+        trust = iam.get_role(RoleName="worker-task")["Role"]["AssumeRolePolicyDocument"]
+        role = iam.create_role(RoleName="operator-task", AssumeRolePolicyDocument=json.dumps(trust))
+        policy = for_moto(render_policy("operator_task", refs))
+        iam.put_role_policy(
+            RoleName="operator-task",
+            PolicyName="dead-letter-queue",
+            PolicyDocument=json.dumps(policy),
+        )
+        keys = admin_client(account.endpoint, "sts").assume_role(
+            RoleArn=role["Role"]["Arn"], RoleSessionName="ecs-operator"
+        )["Credentials"]
+    account.credentials["operator"] = {
+        "AWS_ACCESS_KEY_ID": keys["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": keys["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": keys["SessionToken"],
+    }
+    return "operator"
+
+
+def test_the_operator_shows_and_redrives_the_dead_letter_queue_under_its_role(
+    account: EnforcedAccount,
+    as_service: Callable[..., Settings],
+    infrastructure: Infrastructure,
+    operator_role: str,
+) -> None:
+    """`dlq show` and `dlq redrive` (worker/operator_dlq.py) under the operator role; the worker's
+    role, which the same task definition carries by default, cannot drain the queue."""
+    with account.unenforced():
+        admin_client(account.endpoint, "sqs").send_message(
+            QueueUrl=account.dlq_url, MessageBody="poison"
+        )
+    settings = as_service(operator_role)
+    from worker.operator_dlq import queue_depth, redrive_dead_letters, show_dead_letters
+
+    assert queue_depth(account.dlq_url) == 1
+    (letter,) = show_dead_letters(settings=settings, limit=10)
+    assert letter.problem == "not a Celery message"
+    report = redrive_dead_letters(settings=settings, limit=10)
+    assert (len(report.moved), report.failed, report.error) == (1, [], None)
+    with account.unenforced():
+        assert [m["Body"] for m in infrastructure.receive_all(queue_url=account.queue_url)] == [
+            "poison"
+        ]
+        assert infrastructure.receive_all(queue_url=account.dlq_url) == []
+
+    sqs, s3 = account.client(operator_role, "sqs"), account.client(operator_role, "s3")
+    secrets = account.client(operator_role, "secretsmanager")
+    _denied(lambda: sqs.receive_message(QueueUrl=account.queue_url))
+    _denied(lambda: sqs.send_message(QueueUrl=account.dlq_url, MessageBody="x"))
+    _denied(lambda: s3.get_object(Bucket=BUCKET, Key="books/7/original.jpg"))
+    _denied(lambda: secrets.get_secret_value(SecretId=account.secret_arn))
+    worker = account.client("worker", "sqs")
+    _denied(lambda: worker.receive_message(QueueUrl=account.dlq_url))
+    _denied(lambda: worker.delete_message(QueueUrl=account.dlq_url, ReceiptHandle="x"))
