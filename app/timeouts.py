@@ -71,7 +71,7 @@ def postgres_connect_args(settings: Settings) -> dict[str, Any]:
 
 def postgres_tls_args(settings: Settings) -> dict[str, str]:
     """libpq's sslmode, and the CA bundle that verifies the server when one is set."""
-    args = {"sslmode": settings.database_sslmode}
+    args: dict[str, str] = {"sslmode": settings.database_sslmode}
     if settings.database_sslrootcert is not None:
         args["sslrootcert"] = str(settings.database_sslrootcert)
     return args
