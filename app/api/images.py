@@ -97,7 +97,7 @@ def _upload(
     "/{image_id}/process",
     status_code=202,
     dependencies=[ApiKeyRequired],
-    responses=error_responses(401, 404, 409, 422),
+    responses=error_responses(400, 401, 404, 409, 422),
 )
 async def process(
     book_id: BookId,
