@@ -87,8 +87,10 @@ bench-layouts: install warmup samples
 	$(BIN)/python -m devtools.bench_layouts --images out/samples
 
 # N photos through the API on the embedded stack, drained by one worker (concurrency 2).
+# ARGS="--latency aws --concurrency 3 --no-baselines": S3 and SQS at AWS's published round trips,
+# another pool layout (docs/performance.md, "Throughput with latency").
 bench-e2e: install warmup
-	$(BIN)/python -m devtools.bench_end_to_end --out out
+	$(BIN)/python -m devtools.bench_end_to_end --out out $(ARGS)
 
 # The fleet and its autoscaler simulated (devtools/capacity): bursts of 1 to 100,000 photos and
 # a day, from terraform's policy and bench-e2e's measured service times; a table, then JSON.
