@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.browser import chromium_binary
 from tests.servers import wait_until
 from tests.worker.flower.fleet import FLOWER_PASSWORD, FLOWER_USER, Fleet
 
 pytestmark = pytest.mark.slow
-
-CHROMIUM_NAMES = ("chromium", "chromium-browser")
-
-
-def _chromium() -> str:
-    for name in CHROMIUM_NAMES:
-        if path := shutil.which(name):
-            return path
-    reason = (
-        "NO CHROMIUM BINARY ON PATH: the Flower dashboard browser test did not run. "
-        "Install Debian's `chromium` package (`make system-deps`)."
-    )
-    pytest.skip(reason)  # on CI, a failure (tests/conftest.py)
 
 
 def _chromium_run(binary: str, profile: Path, url: str, *flags: str) -> str:
@@ -56,7 +43,7 @@ def _chromium_run(binary: str, profile: Path, url: str, *flags: str) -> str:
 def test_dashboard_shows_the_live_worker_and_its_tasks(
     fleet: Fleet, output_dir: Path, tmp_path: Path
 ) -> None:
-    binary = _chromium()
+    binary = chromium_binary()
     task_ids = [fleet.app.send_task("worker.tasks.smoke_test").id for _ in range(3)]
     wait_until(
         lambda: all(fleet.flower_tasks().get(t, {}).get("state") == "SUCCESS" for t in task_ids),
