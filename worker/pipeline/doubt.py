@@ -44,7 +44,7 @@ def shadow_share(image: Image.Image, mask: Image.Image) -> float:
     """The share of the subject's pixels that look like the backdrop in shadow, 0..1; 0.0 when
     the frame's edge shows too little backdrop to tell (the subject fills the frame)."""
     factor = max(1, math.ceil(max(image.size) / SHADOW_SCAN_SIZE))
-    rgb = np.asarray(image.reduce(factor), dtype=np.float32)
+    rgb = np.asarray(image.reduce(factor))
     alpha = np.asarray(mask.reduce(factor))
     subject = alpha >= SUBJECT_FROM
     edge = np.zeros(alpha.shape, dtype=bool)
@@ -53,15 +53,24 @@ def shadow_share(image: Image.Image, mask: Image.Image) -> float:
     backdrop = edge & (alpha < UNSURE_FROM)
     if backdrop.sum() < MIN_BACKDROP_PIXELS or not subject.any():
         return 0.0
-    brightness = rgb.sum(axis=2) + 1e-3
-    chroma = rgb[..., :2] / brightness[..., None]  # r and g over the sum; b follows
-    backdrop_chroma = np.median(chroma[backdrop], axis=0)
-    spread = float(chroma[backdrop].std(axis=0).mean()) + CHROMA_FLOOR
-    backdrop_brightness = float(np.median(brightness[backdrop]))
-    low, high = (share * backdrop_brightness for share in SHADOW_BRIGHTNESS)
+    # Brightness and chromaticity of the two sets of pixels that matter, not of the whole
+    # frame: the backdrop's edge band and the subject (a third of the work, the same values).
+    backdrop_brightness, backdrop_chroma = _brightness_and_chroma(rgb[backdrop])
+    subject_brightness, subject_chroma = _brightness_and_chroma(rgb[subject])
+    reference_chroma = np.median(backdrop_chroma, axis=0)
+    spread = float(backdrop_chroma.std(axis=0).mean()) + CHROMA_FLOOR
+    reference_brightness = float(np.median(backdrop_brightness))
+    low, high = (share * reference_brightness for share in SHADOW_BRIGHTNESS)
     shadow = (
-        (np.abs(chroma - backdrop_chroma).sum(axis=2) < CHROMA_SPREADS * spread)
-        & (brightness > low)
-        & (brightness < high)
+        (np.abs(subject_chroma - reference_chroma).sum(axis=1) < CHROMA_SPREADS * spread)
+        & (subject_brightness > low)
+        & (subject_brightness < high)
     )
-    return float((shadow & subject).sum() / subject.sum())
+    return float(shadow.sum() / subject_brightness.size)
+
+
+def _brightness_and_chroma(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel of an (n, 3) array: r + g + b, and r and g over that sum (b follows)."""
+    pixels = pixels.astype(np.float32)
+    brightness = pixels.sum(axis=1) + 1e-3
+    return brightness, pixels[:, :2] / brightness[:, None]
