@@ -36,6 +36,13 @@ FROM builder AS builder-worker
 RUN python requirements.py worker flower >requirements.txt \
  && python -m venv /opt/venv \
  && /opt/venv/bin/pip install -c constraints.txt -r requirements.txt
+# imagecodecs ships some forty codecs (80 MB installed); the worker uses its PNG encoder alone
+# (worker/pipeline/compose.py), which needs `_png`, `_shared` and libpng: the rest goes, 76 MB.
+# The container tests encode a result with what is left.
+WORKDIR /opt/venv/lib/python3.11/site-packages
+RUN find imagecodecs -name '_*.so' ! -name '_png.*' ! -name '_shared*' -delete \
+ && find imagecodecs.libs -type f ! -name 'libpng16-*' -delete
+WORKDIR /src
 # The context is only pyproject.toml, constraints.txt, README.md, app/, worker/ and docker/
 # (.dockerignore): one COPY, one layer.
 COPY . ./

@@ -40,6 +40,7 @@ from devtools.process_times import (
     machine_ticks,
     sched_times,
     tree_ticks,
+    wait_for_children,
     wait_until_idle,
 )
 from devtools.rembg_reference import rembg_session
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         api = start_stack(supervisor, env, out / "bench-stack").api()
         worker_pid = supervisor.processes["worker"].pid
-        pool = children(worker_pid)
+        pool = wait_for_children(worker_pid, arguments.concurrency)
         wait_until_idle(pool)
         book = ok(api.post("/books", json={"title": "bench"}))
         uploads = [photos[index % len(photos)] for index in range(arguments.images)]

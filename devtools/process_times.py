@@ -30,6 +30,18 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def wait_for_children(pid: int, count: int, *, timeout_s: float = 120.0) -> list[int]:
+    """`pid`'s children once there are `count` of them: the stack answers before a prefork
+    worker has forked its whole pool, and a pool process missing from the list measured no
+    time at all (every per-image split read zero)."""
+    deadline = time.monotonic() + timeout_s
+    while len(found := children(pid)) < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{len(found)} of {count} pool processes after {timeout_s:.0f} s")
+        time.sleep(0.2)
+    return found
+
+
 def sched_times(pids: list[int]) -> SchedTimes:
     """The summed schedstat of every thread of `pids` (/proc/<pid>/schedstat is the main
     thread's alone); a process or thread that has exited counts as zero."""
