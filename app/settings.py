@@ -140,7 +140,9 @@ class Settings(BaseSettings):
     # --- worker ---------------------------------------------------------------
     # Pool processes per worker container, and onnxruntime intra-op threads per process
     # (0: the container's cores divided by the processes). Measured on 2 vCPU
-    # (docs/performance.md): two one-thread processes drain the most photos per second.
+    # (docs/performance.md): with S3 and SQS on the same machine two one-thread processes drain
+    # the most photos per second; under AWS's round trips three do, which is what the ECS task
+    # definition runs (deploy/render.py derives it from the task's vCPUs).
     worker_concurrency: int = Field(default=2, ge=1)
     ort_intra_op_threads: int = Field(default=0, ge=0)
     # A pool process whose peak resident memory passed this is replaced after its task (0: never).

@@ -55,9 +55,10 @@ locals {
     database_pool_size           = tostring(local.database_api_pool_size)
   }
 
-  # WORKER_CONCURRENCY: one pool process per vCPU of the worker task (docs/performance.md), as
-  # deploy/render.py derives it for every later revision.
-  worker_concurrency = tostring(max(1, floor(tonumber(jsondecode(file("${path.module}/../deploy/ecs/worker.json")).cpu) / 1024)))
+  # WORKER_CONCURRENCY: three pool processes per two vCPUs of the worker task, rounded up (the
+  # S3 and SQS round trips leave a process off its core ~30 % of the time; docs/performance.md,
+  # "Throughput with latency"), as deploy/render.py derives it for every later revision.
+  worker_concurrency = tostring(max(1, ceil(tonumber(jsondecode(file("${path.module}/../deploy/ecs/worker.json")).cpu) * 3 / 2048)))
 
   # The first revision of each task definition, rendered from the same JSON CI renders. The
   # api runs the small `api` image target from its own repository; the others the runtime.

@@ -50,12 +50,17 @@ class ServiceTimes:
     random with a seeded generator so runs repeat."""
 
     seconds: tuple[float, ...]
-    processes_per_task: int = 2
+    processes_per_task: int = 3
 
     @classmethod
     def measured(cls, path: Path = MEASURED_JOBS) -> ServiceTimes:
-        jobs = json.loads(path.read_text())["jobs"]
-        return cls(tuple(job["service_s"] for job in jobs))
+        """The run's service times with its own pool size: a photo's time depends on how many
+        processes shared the task's two cores while it ran."""
+        run = json.loads(path.read_text())
+        return cls(
+            tuple(job["service_s"] for job in run["jobs"]),
+            processes_per_task=int(run["summary"]["concurrency"]),
+        )
 
     def draw(self, generator: random.Random) -> float:
         return generator.choice(self.seconds)

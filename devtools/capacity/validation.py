@@ -1,7 +1,7 @@
 """The model against a measured run: bench-e2e's burst through one task, predicted and seen.
 
 The replay takes the run's own arrivals (each job's created_at) and service times, one task
-already started, no autoscaler: what is left to the model is how a task's two processes take
+already started, no autoscaler: what is left to the model is how a task's pool processes take
 messages from the queue. Several seeds, since a process draws its photos at random.
 """
 

@@ -130,12 +130,14 @@ def test_the_rendered_api_pool_is_the_formulas_and_the_fleet_fits(environment: s
 
 @needs_terraform
 def test_production_on_the_smallest_instance_gets_a_smaller_pool() -> None:
-    """Production's 2 API tasks and 20 workers on a db.t4g.micro (112): the 20 of a small would
-    need 172, so the pool shrinks to 5 and the fleet fits exactly."""
-    fleet, limit = terraform_budget(environment="prod", database_instance_class="db.t4g.micro")
-    assert (limit, fleet.api_pool) == (112, api_pool_for(fleet, limit)) == (112, 5)
+    """Production's 2 API tasks and 14 workers of 3 pool processes on a db.t4g.micro (112):
+    the 20 of a small would need 176, so the pool shrinks to 4 and the fleet fits exactly."""
+    fleet, limit = terraform_budget(
+        environment="prod", database_instance_class="db.t4g.micro", worker_max_count=14
+    )
+    assert (limit, fleet.api_pool) == (112, api_pool_for(fleet, limit)) == (112, 4)
     assert connections_needed(fleet) == 112
-    assert connections_needed(replace(fleet, api_pool=20)) == 172
+    assert connections_needed(replace(fleet, api_pool=20)) == 176
 
 
 @needs_terraform
@@ -147,7 +149,10 @@ def test_planted_pool_formula_without_the_deploy_overlap_is_caught(planted) -> N
         "/ var.api_desired_count",
     )
     fleet, limit = terraform_budget(
-        root / "terraform", environment="prod", database_instance_class="db.t4g.micro"
+        root / "terraform",
+        environment="prod",
+        database_instance_class="db.t4g.micro",
+        worker_max_count=14,
     )
     assert fleet.api_pool != api_pool_for(fleet, limit)
     assert connections_needed(fleet) > limit
