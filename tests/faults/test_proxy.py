@@ -121,11 +121,17 @@ def test_postgres_faults_reach_psycopg() -> None:
     proxy = FaultProxy(5432, name="postgres").start()
     url = f"{base.rsplit(':', 1)[0]}:{proxy.port}/{database}"
     try:
-        with psycopg.connect(url, connect_timeout=2) as connection:
+        # Closed, not left to `with`: its exit commits, and on a connection the fault cut
+        # mid-query psycopg may still count the query as running ("another command is
+        # already in progress"), which failed this test once in CI.
+        connection = psycopg.connect(url, connect_timeout=2)
+        try:
             assert connection.execute("SELECT 1").fetchone() == (1,)
             proxy.inject(Fault(FaultKind.refuse))
             with pytest.raises(psycopg.OperationalError):
                 connection.execute("SELECT 1")
+        finally:
+            connection.close()
         with pytest.raises(psycopg.OperationalError):
             psycopg.connect(url, connect_timeout=2)
         proxy.inject(Fault(FaultKind.hang))
