@@ -41,29 +41,41 @@ def _get(s3: Any) -> bytes:
     return bytes(s3.get_object(Bucket="proxy-checks", Key="a/photo")["Body"].read())
 
 
+# A reset: the proxy accepts and resets. Mostly the RST meets the request (ConnectionClosedError);
+# on a loaded machine it can land before the client's connect() has returned, which botocore
+# reports as a failed connection (EndpointConnectionError; CI met it once). Either is the reset.
+RESET_ERRORS = (ConnectionClosedError, EndpointConnectionError)
+
+
 @pytest.mark.parametrize(
     ("fault", "error"),
     [
         (Fault(FaultKind.refuse), EndpointConnectionError),
-        (Fault(FaultKind.reset), ConnectionClosedError),
+        (Fault(FaultKind.reset), RESET_ERRORS),
         (Fault(FaultKind.hang), ReadTimeoutError),
         (Fault(FaultKind.http_error, status=503), ClientError),
     ],
     ids=["refused", "reset", "hung", "5xx"],
 )
 def test_each_fault_is_what_an_aws_client_meets_and_healing_ends_it(
-    aws: tuple[FaultProxy, Any, Any], fault: Fault, error: type[Exception]
+    aws: tuple[FaultProxy, Any, Any],
+    fault: Fault,
+    error: type[Exception] | tuple[type[Exception], ...],
 ) -> None:
     """The client's pooled connection meets the fault first (refused: it is reset), a new
     connection next."""
     proxy, s3, _sqs = aws
     assert len(_get(s3)) == 300_000
     with proxy.injected(fault):
-        with pytest.raises((error, ConnectionClosedError)):
+        with pytest.raises((*_tuple(error), ConnectionClosedError)):
             _get(s3)
         with pytest.raises(error):
             _get(s3)
     assert len(_get(s3)) == 300_000
+
+
+def _tuple(error: type[Exception] | tuple[type[Exception], ...]) -> tuple[type[Exception], ...]:
+    return error if isinstance(error, tuple) else (error,)
 
 
 def test_a_fault_can_hit_one_operation_and_begin_at_a_chosen_request(
