@@ -19,6 +19,7 @@ import pytest
 from PIL import Image
 
 from app.settings import Settings
+from deploy import render as task_definition
 from devtools import podman
 from devtools.ecs_local import LocalAccount, run_task
 from devtools.synthetic_photos.catalog import demo_set
@@ -179,11 +180,18 @@ def test_a_photo_uploaded_to_the_api_is_processed_by_the_worker_and_seen_in_flow
 
 
 def test_the_worker_loaded_its_models_in_every_pool_process(fleet: Fleet) -> None:
-    """Celery only logs a pool process whose models failed to load; none may have."""
+    """Celery only logs a pool process whose models failed to load; none may have. As many
+    processes as the task definition's WORKER_CONCURRENCY (3 on the 2 vCPU task)."""
     log = fleet.containers["worker"].logs()
     assert "Signal handler" not in log, log[-3000:]
     chain = ", ".join(Settings().model_chain)  # the task definition's MODEL_CHAIN is the default
-    assert log.count(f"loaded models {chain}") == 2, log[-3000:]
+    processes = int(
+        task_definition.derived_values(task_definition.load_template("worker"))[
+            "worker_concurrency"
+        ]
+    )
+    assert processes == 3
+    assert log.count(f"loaded models {chain}") == processes, log[-3000:]
 
 
 @pytest.mark.parametrize("service", ["api", "worker", "beat", "flower"])
