@@ -44,7 +44,7 @@ _ORT_LOG_ERRORS_ONLY = 3
 # 1.5 takes a 2 MP photo's input from 16 ms to 6 ms and left the evaluation set's cascade
 # where it was (mean IoU delta +0.0012, worst category -0.0011 against -0.0010; u2netp's
 # mean IoU 0.9466 against 0.9468). 1.0, a box filter all the way, cost u2netp 0.002 of IoU
-# on the reference photo. docs/performance.md, "The cascade against rembg".
+# on the reference photo. docs/performance.md, "Where the cascade's time goes".
 INPUT_REDUCING_GAP = 1.5
 
 

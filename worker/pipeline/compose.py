@@ -14,7 +14,7 @@ COLORS: dict[str, tuple[int, int, int]] = {"black": (0, 0, 0), "white": (255, 25
 # the "Up" filter. The solid backdrop is long runs of one colour, which is what Z_RLE is for,
 # and fixing the filter skips the per-row trial of every filter that Pillow's encoder always
 # makes (Pillow has no setting for it). Measured on 32 composites of the bench and eval
-# photos (docs/performance.md, "The cascade against rembg"): 17.9 ms and 0.527 MB a photo,
+# photos (docs/performance.md, "Where the cascade's time goes"): 17.9 ms and 0.527 MB a photo,
 # against 44.8 ms and 0.495 MB for Pillow at the same level and strategy; Paeth 21.8 ms and
 # 0.496 MB. The pixels are the same whatever the encoder: PNG is lossless.
 PNG_OPTIONS = {
